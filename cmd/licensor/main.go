@@ -1,0 +1,222 @@
+// Command licensor is a self-hosted license server speaking the LicenseSpring License
+// API v4. Subcommands: init, serve, company create, public-key.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/licensor/licensor/internal/licensing"
+	"github.com/licensor/licensor/internal/server"
+	"github.com/licensor/licensor/internal/sqlite"
+)
+
+const defaultDB = "sqlite:licensor-data/licensor.db"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "licensor:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: licensor <command> [flags]
+
+commands:
+  serve                      run the server (initialises an empty database)
+  init [--json]              create the schema, the first company and its keys
+  company create --name N    create a further company (tenant) with its own keys
+  public-key [--company ID]  print the PEM public key client apps pin
+
+common flags: --db URL (env LICENSOR_DB, default ` + defaultDB + `)`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, args[1:], stderr)
+	case "init":
+		return cmdInit(ctx, args[1:], stdout)
+	case "company":
+		if len(args) < 2 || args[1] != "create" {
+			return errors.New("usage: licensor company create --name NAME [--db URL] [--json]")
+		}
+		return cmdCompanyCreate(ctx, args[2:], stdout)
+	case "public-key":
+		return cmdPublicKey(ctx, args[1:], stdout)
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func newFlags(name string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	db := fs.String("db", env("LICENSOR_DB", defaultDB), "database URL: sqlite:PATH")
+	return fs, db
+}
+
+// openStore opens the Store a database URL names.
+func openStore(ctx context.Context, url string) (licensing.Store, error) {
+	switch {
+	case strings.HasPrefix(url, "sqlite:"):
+		path, opts, err := sqlite.ParseURL(url)
+		if err != nil {
+			return nil, err
+		}
+		return sqlite.Open(ctx, path, opts)
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return nil, errors.New("PostgreSQL storage is not available in this build yet; use sqlite:PATH")
+	}
+	return nil, fmt.Errorf("unsupported database URL %q (want sqlite:PATH)", url)
+}
+
+func openService(ctx context.Context, url string, log *slog.Logger) (*licensing.Service, func(), error) {
+	st, err := openStore(ctx, url)
+	if err != nil {
+		return nil, nil, err
+	}
+	return licensing.NewService(st, licensing.WithLogger(log)), func() { st.Close() }, nil
+}
+
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs, db := newFlags("serve")
+	addr := fs.String("addr", env("LICENSOR_ADDR", ":8080"), "listen address HOST:PORT")
+	keyAlg := fs.String("signing-key", "rsa-2048", "signing key algorithm when serve initialises an empty database (rsa-2048 or ecdsa-p256)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	svc, closeStore, err := openService(ctx, *db, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	ok, err := svc.Initialised(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		cr, err := svc.Init(ctx, "default", *keyAlg)
+		if err != nil && !errors.Is(err, licensing.ErrAlreadyInitialised) {
+			return err
+		}
+		if err == nil {
+			fmt.Fprintln(stderr, "licensor: initialised an empty database; these credentials are shown only once:")
+			printCredentials(stderr, cr, false)
+		}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	log.Info("licensor listening", "addr", ln.Addr().String(), "db", redactURL(*db))
+	return server.New(svc, server.Config{Log: log}).Serve(ctx, ln)
+}
+
+// redactURL drops any password from a database URL before it is logged.
+func redactURL(u string) string {
+	if at := strings.LastIndex(u, "@"); at >= 0 {
+		if scheme := strings.Index(u, "://"); scheme >= 0 && scheme < at {
+			return u[:scheme+3] + "…" + u[at:]
+		}
+	}
+	return u
+}
+
+func printCredentials(w io.Writer, cr licensing.Credentials, asJSON bool) {
+	if asJSON {
+		json.NewEncoder(w).Encode(cr)
+		return
+	}
+	fmt.Fprintf(w, "company_id:     %d\nmanagement_key: %s\napi_key:        %s\nshared_key:     %s\npublic_key:\n%s",
+		cr.CompanyID, cr.ManagementKey, cr.APIKey, cr.SharedKey, cr.PublicKey)
+}
+
+func cmdInit(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, db := newFlags("init")
+	asJSON := fs.Bool("json", false, "print the credentials as one JSON object")
+	keyAlg := fs.String("signing-key", "rsa-2048", "response signing key algorithm (rsa-2048 or ecdsa-p256)")
+	name := fs.String("name", "default", "company name")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	svc, closeStore, err := openService(ctx, *db, slog.Default())
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	cr, err := svc.Init(ctx, *name, *keyAlg)
+	if errors.Is(err, licensing.ErrAlreadyInitialised) {
+		return fmt.Errorf("%s is already initialised; nothing was changed (use `licensor company create` for another tenant)", redactURL(*db))
+	} else if err != nil {
+		return err
+	}
+	printCredentials(stdout, cr, *asJSON)
+	return nil
+}
+
+func cmdCompanyCreate(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, db := newFlags("company create")
+	asJSON := fs.Bool("json", false, "print the credentials as one JSON object")
+	keyAlg := fs.String("signing-key", "rsa-2048", "response signing key algorithm (rsa-2048 or ecdsa-p256)")
+	name := fs.String("name", "", "company name (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *name == "" {
+		return errors.New("--name is required")
+	}
+	svc, closeStore, err := openService(ctx, *db, slog.Default())
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	cr, err := svc.CreateCompany(ctx, *name, *keyAlg)
+	if err != nil {
+		return err
+	}
+	printCredentials(stdout, cr, *asJSON)
+	return nil
+}
+
+func cmdPublicKey(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, db := newFlags("public-key")
+	company := fs.Int64("company", 1, "company id")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	svc, closeStore, err := openService(ctx, *db, slog.Default())
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	pem, err := svc.PublicKey(ctx, *company)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, pem)
+	return nil
+}

@@ -1,0 +1,66 @@
+// Package httpkit holds what both HTTP APIs share: the one table from wire code to
+// HTTP status, panic recovery, request-size limits and error logging.
+package httpkit
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/licensor/licensor/internal/licensing"
+)
+
+// statuses maps every wire code licensor produces to its HTTP status. Codes not
+// listed are 400: the License API documents client errors as 400.
+var statuses = map[string]int{
+	licensing.ENotFound:         http.StatusNotFound,
+	licensing.EMethodNotAllowed: http.StatusMethodNotAllowed,
+	licensing.ERequestTooLarge:  http.StatusRequestEntityTooLarge,
+	licensing.EUnsupportedMedia: http.StatusUnsupportedMediaType,
+	licensing.EUnauthorized:     http.StatusUnauthorized,
+	licensing.EOrderIDExists:    http.StatusConflict,
+	licensing.EConflict:         http.StatusConflict,
+	licensing.ERateLimited:      http.StatusTooManyRequests,
+	licensing.EInternal:         http.StatusInternalServerError,
+}
+
+// Status returns the HTTP status for a wire code.
+func Status(code string) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusBadRequest
+}
+
+// AsError turns any error into an *licensing.Error. A foreign error becomes
+// internal_error and is logged once here with its detail; the client sees no detail.
+func AsError(log *slog.Logger, r *http.Request, err error) *licensing.Error {
+	var e *licensing.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return licensing.Errorf(licensing.ERequestTooLarge, "request body larger than %d bytes", mbe.Limit)
+	}
+	log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	return licensing.Errorf(licensing.EInternal, "Internal server error")
+}
+
+// Recover answers a panic with an internal error written by onError instead of
+// dropping the connection, and logs the stack.
+func Recover(log *slog.Logger, next http.Handler, onError func(http.ResponseWriter, *http.Request, *licensing.Error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				onError(w, r, licensing.Errorf(licensing.EInternal, "Internal server error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

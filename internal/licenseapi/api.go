@@ -1,0 +1,196 @@
+// Package licenseapi serves the License API v4 (/api/v4/): HMAC authentication,
+// request decoding, the error envelope and signed, JavaScript-canonical responses.
+package licenseapi
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/licensor/licensor/internal/httpkit"
+	"github.com/licensor/licensor/internal/jsoncanon"
+	"github.com/licensor/licensor/internal/licensing"
+	"github.com/licensor/licensor/internal/signing"
+)
+
+// Prefix is where the License API lives.
+const Prefix = "/api/v4/"
+
+// DefaultMaxBody is the largest request body accepted.
+const DefaultMaxBody = 1 << 20
+
+// Handler serves /api/v4/.
+type Handler struct {
+	svc     *licensing.Service
+	log     *slog.Logger
+	now     func() time.Time
+	maxBody int64
+	routes  map[string]route
+	signers sync.Map // company id → *signing.Signer; keys never change once made
+}
+
+type route struct {
+	method string
+	write  bool // refused for read-only API keys
+	fn     func(context.Context, *request) (any, error)
+}
+
+// request is one authenticated License API call.
+type request struct {
+	r      *http.Request
+	key    licensing.APIKey
+	params *params
+}
+
+// Config configures a Handler.
+type Config struct {
+	Log     *slog.Logger
+	Now     func() time.Time
+	MaxBody int64
+}
+
+// New returns the License API handler.
+func New(svc *licensing.Service, c Config) *Handler {
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.MaxBody <= 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+	h := &Handler{svc: svc, log: c.Log, now: c.Now, maxBody: c.MaxBody}
+	h.routes = map[string]route{
+		"activate_license":       {http.MethodPost, true, h.activate},
+		"deactivate_license":     {http.MethodPost, true, h.deactivate},
+		"check_license":          {http.MethodGet, false, h.check},
+		"track_device_variables": {http.MethodPost, true, h.track},
+		"get_device_variables":   {http.MethodGet, false, h.getVariables},
+	}
+	return h
+}
+
+// ServeHTTP routes, authenticates, decodes and answers one request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	httpkit.Recover(h.log, http.HandlerFunc(h.serve), h.writeError).ServeHTTP(w, r)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, Prefix), "/")
+	rt, ok := h.routes[name]
+	if !ok || !strings.HasPrefix(r.URL.Path, Prefix) {
+		h.writeError(w, r, licensing.Errorf(licensing.ENotFound, "API path %s does not exist", r.URL.Path))
+		return
+	}
+	if r.Method != rt.method {
+		w.Header().Set("Allow", rt.method)
+		h.writeError(w, r, licensing.Errorf(licensing.EMethodNotAllowed, "%s does not allow %s; use %s", name, r.Method, rt.method))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
+	resp, companyID, err := h.call(r, rt)
+	if err != nil {
+		h.writeError(w, r, httpkit.AsError(h.log, r, err))
+		return
+	}
+	if text, ok := resp.(textResponse); ok {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte(text))
+		return
+	}
+	h.writeSigned(w, r, companyID, resp)
+}
+
+// call authenticates and runs one endpoint; it returns the answer and the company whose
+// key signs it.
+func (h *Handler) call(r *http.Request, rt route) (any, int64, error) {
+	key, err := h.authenticate(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	if rt.write && key.ReadOnly {
+		return nil, 0, licensing.Errorf(licensing.EReadOnlyAPIKey, "This API key is read-only")
+	}
+	p, err := readParams(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	resp, err := rt.fn(r.Context(), &request{r: r, key: key, params: p})
+	return resp, key.CompanyID, err
+}
+
+// textResponse is sent raw as text/plain (deactivate_license).
+type textResponse string
+
+// signer returns a company's response signer, parsing its key once.
+func (h *Handler) signer(ctx context.Context, companyID int64) (*signing.Signer, error) {
+	if s, ok := h.signers.Load(companyID); ok {
+		return s.(*signing.Signer), nil
+	}
+	c, err := h.svc.Company(ctx, companyID)
+	if err != nil {
+		return nil, err
+	}
+	s, err := signing.Parse(c.SigningKeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	h.signers.Store(companyID, s)
+	return s, nil
+}
+
+// writeSigned encodes v canonically and sends it with its LicenseSignature header.
+func (h *Handler) writeSigned(w http.ResponseWriter, r *http.Request, companyID int64, v any) {
+	body, err := jsoncanon.Marshal(v)
+	if err == nil {
+		var s *signing.Signer
+		if s, err = h.signer(r.Context(), companyID); err == nil {
+			var sig string
+			if sig, err = s.Sign(body); err == nil {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("LicenseSignature", sig)
+				w.Write(body)
+				return
+			}
+		}
+	}
+	h.writeError(w, r, httpkit.AsError(h.log, r, err))
+}
+
+// writeError sends the documented error body {"status","code","message"}.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, e *licensing.Error) {
+	status := httpkit.Status(e.Code)
+	body, err := jsoncanon.Marshal(struct {
+		Status  int    `json:"status"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}{status, e.Code, e.Message})
+	if err != nil {
+		body = []byte(`{"status":500,"code":"internal_error","message":"Internal server error"}`)
+		status = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Del("LicenseSignature")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// WriteError lets the server answer paths outside both APIs in the same shape.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, e *licensing.Error) {
+	h.writeError(w, r, e)
+}
+
+// clientIP is the connection's remote address (proxies are handled by the server's
+// trusted-proxy middleware before this runs).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

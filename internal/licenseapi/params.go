@@ -1,0 +1,279 @@
+package licenseapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/licensor/licensor/internal/jsoncanon"
+	"github.com/licensor/licensor/internal/licensing"
+)
+
+// maxFieldLen bounds every scalar string field (characters); variables have their own limits.
+const maxFieldLen = 1024
+
+// params is a request's parameters: a JSON object body (POST) or the query (GET).
+type params struct {
+	body  map[string]json.RawMessage
+	query url.Values
+	raw   []byte
+}
+
+// readParams decodes the request: the query for GET, a JSON object body otherwise.
+func readParams(r *http.Request) (*params, error) {
+	if r.Method == http.MethodGet {
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return nil, licensing.Errorf(licensing.EValidation, "query string is malformed")
+		}
+		for name, vs := range q {
+			for _, v := range vs {
+				if !utf8.ValidString(name) || !utf8.ValidString(v) {
+					return nil, licensing.Errorf(licensing.EValidation, "query string is not valid UTF-8")
+				}
+			}
+		}
+		return &params{query: q}, nil
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, _ := strings.Cut(ct, ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
+		if mt != "application/json" && mt != "text/plain" && !strings.HasSuffix(mt, "+json") {
+			return nil, licensing.Errorf(licensing.EUnsupportedMedia, "Content-Type must be application/json")
+		}
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err // *http.MaxBytesError → 413
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, licensing.Errorf(licensing.EInvalidJSON, "request body is empty; a JSON object is required")
+	}
+	if !utf8.Valid(body) {
+		return nil, licensing.Errorf(licensing.EInvalidJSON, "request body is not valid UTF-8")
+	}
+	p := &params{raw: body}
+	if err := json.Unmarshal(body, &p.body); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, licensing.Errorf(licensing.EInvalidJSON, "request body must be a JSON object")
+		}
+		return nil, licensing.Errorf(licensing.EInvalidJSON, "request body is not valid JSON")
+	}
+	if p.body == nil { // the literal null
+		return nil, licensing.Errorf(licensing.EInvalidJSON, "request body must be a JSON object")
+	}
+	return p, nil
+}
+
+func isNull(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
+
+// str returns a string parameter; absent or null is "". Wrong types, NUL bytes and
+// over-long values are validation errors naming the field.
+func (p *params) str(name string) (string, error) {
+	var s string
+	if p.body != nil {
+		raw, ok := p.body[name]
+		if !ok || isNull(raw) {
+			return "", nil
+		}
+		if raw[0] != '"' {
+			return "", licensing.FieldError(name, "%s must be a string", name)
+		}
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", licensing.FieldError(name, "%s must be a string", name)
+		}
+	} else {
+		s = p.query.Get(name)
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", licensing.FieldError(name, "%s must not contain NUL characters", name)
+	}
+	if utf8.RuneCountInString(s) > maxFieldLen {
+		return "", licensing.FieldError(name, "%s is longer than %d characters", name, maxFieldLen)
+	}
+	return s, nil
+}
+
+// licenseID returns the optional license_id: a positive integer below 2^53.
+func (p *params) licenseID() (int64, error) {
+	const name = "license_id"
+	bad := licensing.FieldError(name, "license_id must be a positive integer")
+	var text string
+	if p.body != nil {
+		raw, ok := p.body[name]
+		if !ok || isNull(raw) {
+			return 0, nil
+		}
+		text = string(raw)
+	} else {
+		if !p.query.Has(name) {
+			return 0, nil
+		}
+		text = p.query.Get(name)
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil || f != math.Trunc(f) || f < 1 || f > 1<<53-1 {
+		return 0, bad
+	}
+	return int64(f), nil
+}
+
+// boolean returns an optional boolean (JSON true/false, or query text "true"/"false").
+func (p *params) boolean(name string) (bool, error) {
+	bad := licensing.FieldError(name, "%s must be a boolean", name)
+	if p.body != nil {
+		raw, ok := p.body[name]
+		if !ok || isNull(raw) {
+			return false, nil
+		}
+		switch string(raw) {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+		return false, bad
+	}
+	switch p.query.Get(name) {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	}
+	return false, bad
+}
+
+// present reports whether a parameter was sent and is not null.
+func (p *params) present(name string) bool {
+	if p.body != nil {
+		raw, ok := p.body[name]
+		return ok && !isNull(raw)
+	}
+	return p.query.Get(name) != ""
+}
+
+// identity reads product, hardware_id, license_key, username, license_id; missing
+// product/hardware_id (and any names in alsoRequired) are reported together.
+func (p *params) identity(alsoRequired ...string) (licensing.Identity, error) {
+	var id licensing.Identity
+	var err error
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"hardware_id", &id.HardwareID}, {"product", &id.Product}, {"license_key", &id.LicenseKey}, {"username", &id.Username}, {"password", &id.Password}} {
+		if *f.dst, err = p.str(f.name); err != nil {
+			return id, err
+		}
+	}
+	if id.LicenseID, err = p.licenseID(); err != nil {
+		return id, err
+	}
+	var missing []string
+	for _, name := range append([]string{"hardware_id", "product"}, alsoRequired...) {
+		if !p.present(name) || (name == "hardware_id" && id.HardwareID == "") || (name == "product" && id.Product == "") {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return id, licensing.MissingParameters(missing...)
+	}
+	return id, nil
+}
+
+// variables reads the optional `variables` object in JavaScript's order (the position
+// of a name's first occurrence, the value of its last), each value turned into the
+// string JavaScript's String(v) gives.
+func (p *params) variables() ([]licensing.VarInput, error) {
+	raw, ok := p.body["variables"]
+	if !ok || isNull(raw) {
+		return nil, nil
+	}
+	if raw[0] != '{' {
+		return nil, licensing.FieldError("variables", "variables must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if _, err := dec.Token(); err != nil { // {
+		return nil, licensing.Errorf(licensing.EInvalidJSON, "variables is not valid JSON")
+	}
+	var out []licensing.VarInput
+	index := map[string]int{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, licensing.Errorf(licensing.EInvalidJSON, "variables is not valid JSON")
+		}
+		name := t.(string)
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, licensing.Errorf(licensing.EInvalidJSON, "variables is not valid JSON")
+		}
+		value, verr := jsString(name, v)
+		if verr != nil {
+			return nil, verr
+		}
+		if strings.IndexByte(name, 0) >= 0 || strings.IndexByte(value, 0) >= 0 {
+			return nil, licensing.FieldError("variables", "variable %q: NUL characters are not allowed", name)
+		}
+		if i, seen := index[name]; seen {
+			out[i].Value = value
+			continue
+		}
+		index[name] = len(out)
+		out = append(out, licensing.VarInput{Name: name, Value: value})
+	}
+	return out, nil
+}
+
+// jsString is JavaScript's String(v) for the scalar JSON values a variable may hold.
+func jsString(name string, v any) (string, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case bool:
+		return strconv.FormatBool(v), nil
+	case json.Number:
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil || math.IsInf(f, 0) {
+			return "", licensing.FieldError("variables", "variable %q: number %s is out of range", truncate(name), v)
+		}
+		return jsoncanon.FormatNumber(f)
+	}
+	return "", licensing.FieldError("variables", "variable %q: value must be a string, number or boolean", truncate(name))
+}
+
+func truncate(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	for i := 64; i > 0; i-- {
+		if utf8.RuneStart(s[i]) {
+			return s[:i] + "…"
+		}
+	}
+	return ""
+}
+
+// deviceInfo reads the device fields clients report at activation.
+func (p *params) deviceInfo() (licensing.DeviceInfo, error) {
+	var d licensing.DeviceInfo
+	var err error
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"os_ver", &d.OSVer}, {"hostname", &d.Hostname}, {"ip", &d.IP}, {"mac_address", &d.MACAddress}, {"app_ver", &d.AppVer}, {"sdk_ver", &d.SDKVer}, {"vm_info", &d.VMInfo}} {
+		if *f.dst, err = p.str(f.name); err != nil {
+			return d, err
+		}
+	}
+	d.IsVM, err = p.boolean("is_vm")
+	return d, err
+}

@@ -1,0 +1,185 @@
+package licensing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// LicenseState is what the License API reports about a license on a device.
+type LicenseState struct {
+	Product   Product
+	Order     Order
+	License   License
+	User      *LicenseUser // user-based only
+	Device    Device
+	Variables []Variable // activation only: all the device's variables
+}
+
+// ActivateRequest is an online activation.
+type ActivateRequest struct {
+	Identity
+	Info       DeviceInfo
+	ExternalIP string
+	Variables  []VarInput
+}
+
+// Activate creates or re-activates the device for (license, hardware_id). Re-activating
+// an active device is idempotent and takes no new seat; a new seat is refused when the
+// license already has max_activations active devices.
+func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateRequest) (LicenseState, error) {
+	if err := s.ValidateVariables(req.Variables); err != nil {
+		return LicenseState{}, err
+	}
+	var st LicenseState
+	err := s.store.Write(ctx, func(tx Tx) error {
+		r, err := s.resolve(ctx, tx, companyID, req.Identity, true)
+		if err != nil {
+			return err
+		}
+		// Hold the license against concurrent activations until commit.
+		l, err := tx.LockLicense(ctx, companyID, r.License.ID)
+		if err != nil {
+			return fmt.Errorf("lock license: %w", err)
+		}
+		now := s.Now()
+		if !l.Enabled {
+			return Errorf(ELicenseNotEnabled, "The license is not enabled")
+		}
+		if l.Expired(now) {
+			return Errorf(ELicenseExpired, "The license has expired")
+		}
+		d, err := tx.DeviceByHardwareID(ctx, l.ID, req.HardwareID)
+		found := err == nil
+		if err != nil && !errors.Is(err, ErrNoRows) {
+			return fmt.Errorf("device by hardware id: %w", err)
+		}
+		if found && d.Blacklisted {
+			return Errorf(EBlacklisted, "This device is blacklisted")
+		}
+		seatTaken := found && d.Active
+		if !seatTaken && !l.AllowUnlimitedActivations && l.TimesActivated >= l.MaxActivations {
+			return Errorf(EMaxActivations, "License is already activated max number of times")
+		}
+		d.Info = req.Info
+		d.ExternalIP = req.ExternalIP
+		d.UpdatedAt = now
+		if r.User != nil {
+			d.LicenseUserID = r.User.ID
+		}
+		if !seatTaken {
+			d.Active = true
+			d.TimeActivated = &now
+		}
+		if found {
+			err = tx.UpdateDevice(ctx, &d)
+		} else {
+			d.CompanyID, d.LicenseID, d.HardwareID, d.CreatedAt = companyID, l.ID, req.HardwareID, now
+			err = tx.CreateDevice(ctx, &d)
+		}
+		if err != nil {
+			return fmt.Errorf("save device: %w", err)
+		}
+		if !seatTaken || !l.Active {
+			if err := s.recountSeats(ctx, tx, &l, now); err != nil {
+				return err
+			}
+			l.Active = true
+			if err := tx.UpdateLicense(ctx, &l); err != nil {
+				return fmt.Errorf("update license: %w", err)
+			}
+		}
+		if len(req.Variables) > 0 {
+			if _, err := s.storeVariables(ctx, tx, d.ID, req.Variables); err != nil {
+				return err
+			}
+		}
+		vars, err := tx.Variables(ctx, d.ID)
+		if err != nil {
+			return fmt.Errorf("variables: %w", err)
+		}
+		o, err := tx.Order(ctx, companyID, l.OrderID)
+		if err != nil {
+			return fmt.Errorf("order: %w", err)
+		}
+		st = LicenseState{Product: r.Product, Order: o, License: l, User: r.User, Device: d, Variables: vars}
+		return nil
+	})
+	return st, err
+}
+
+// recountSeats sets times_activated to the number of active devices, so the counter can
+// never drift from the rows it counts.
+func (s *Service) recountSeats(ctx context.Context, tx Tx, l *License, now time.Time) error {
+	n, err := tx.CountActiveDevices(ctx, l.ID)
+	if err != nil {
+		return fmt.Errorf("count active devices: %w", err)
+	}
+	l.TimesActivated = n
+	l.UpdatedAt = now
+	return nil
+}
+
+// Deactivate stores any variables sent, then deactivates the device and frees its seat.
+func (s *Service) Deactivate(ctx context.Context, companyID int64, id Identity, vars []VarInput) error {
+	if err := s.ValidateVariables(vars); err != nil {
+		return err
+	}
+	return s.store.Write(ctx, func(tx Tx) error {
+		r, d, err := s.deviceScoped(ctx, tx, companyID, id)
+		if err != nil {
+			return err
+		}
+		if len(vars) > 0 {
+			if _, err := s.storeVariables(ctx, tx, d.ID, vars); err != nil {
+				return err
+			}
+		}
+		l, err := tx.LockLicense(ctx, companyID, r.License.ID)
+		if err != nil {
+			return fmt.Errorf("lock license: %w", err)
+		}
+		now := s.Now()
+		d.Active = false
+		d.TimeDeactivated = &now
+		d.UpdatedAt = now
+		if err := tx.UpdateDevice(ctx, &d); err != nil {
+			return fmt.Errorf("update device: %w", err)
+		}
+		if err := s.recountSeats(ctx, tx, &l, now); err != nil {
+			return err
+		}
+		if err := tx.UpdateLicense(ctx, &l); err != nil {
+			return fmt.Errorf("update license: %w", err)
+		}
+		return nil
+	})
+}
+
+// Check reports the license state for an active device and records the device's last check.
+func (s *Service) Check(ctx context.Context, companyID int64, id Identity) (LicenseState, error) {
+	var st LicenseState
+	err := s.store.Read(ctx, func(tx Tx) error {
+		r, d, err := s.deviceScoped(ctx, tx, companyID, id)
+		if err != nil {
+			return err
+		}
+		o, err := tx.Order(ctx, companyID, r.License.OrderID)
+		if err != nil {
+			return fmt.Errorf("order: %w", err)
+		}
+		st = LicenseState{Product: r.Product, Order: o, License: r.License, User: r.User, Device: d}
+		return nil
+	})
+	if err != nil {
+		return st, err
+	}
+	now := s.Now()
+	err = s.store.Write(ctx, func(tx Tx) error { return tx.TouchDeviceCheck(ctx, st.Device.ID, now) })
+	if err != nil {
+		return st, fmt.Errorf("record last check: %w", err)
+	}
+	st.Device.LastCheck = &now
+	return st, nil
+}

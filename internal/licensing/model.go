@@ -1,0 +1,144 @@
+package licensing
+
+import "time"
+
+// Company is a tenant. Every other row belongs to exactly one company.
+type Company struct {
+	ID        int64
+	Name      string
+	CreatedAt time.Time
+	// SigningKeyPEM is the PKCS#8 PEM private key that signs License API responses.
+	SigningKeyPEM string
+	// PublicKeyPEM is the SPKI PEM that client apps pin.
+	PublicKeyPEM string
+}
+
+// APIKey is a License API credential: the api key sent in Authorization plus the
+// shared key that HMACs the Date header.
+type APIKey struct {
+	ID        int64
+	CompanyID int64
+	Key       string
+	SharedKey string
+	ReadOnly  bool
+	Revoked   bool
+	CreatedAt time.Time
+}
+
+// ManagementKey authorises the management API. Only a hash of the secret is stored;
+// the prefix (before the dot) finds the row.
+type ManagementKey struct {
+	ID         int64
+	CompanyID  int64
+	Prefix     string
+	SecretHash []byte
+	Revoked    bool
+	CreatedAt  time.Time
+}
+
+// Authorization methods of a product.
+const (
+	AuthLicenseKey = "license-key"
+	AuthUser       = "user"
+)
+
+// Product is what a vendor sells; client requests name it by ShortCode.
+type Product struct {
+	ID                  int64
+	CompanyID           int64
+	Name                string
+	ShortCode           string
+	AuthorizationMethod string
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+// Order groups licenses sold together; StoreID is the vendor's own order id.
+type Order struct {
+	ID            int64
+	CompanyID     int64
+	StoreID       string
+	CustomerEmail string
+	CreatedAt     time.Time
+}
+
+// License types (reference §7.1).
+const (
+	TypePerpetual    = "perpetual"
+	TypeTimeLimited  = "time-limited"
+	TypeSubscription = "subscription"
+)
+
+// License is one sold entitlement of a product.
+type License struct {
+	ID                        int64
+	CompanyID                 int64
+	ProductID                 int64
+	OrderID                   int64
+	LicenseKey                string // empty for user-based licenses
+	LicenseType               string
+	Enabled                   bool
+	Active                    bool
+	IsTrial                   bool
+	MaxActivations            int64
+	AllowUnlimitedActivations bool
+	TimesActivated            int64
+	TransferCount             int64
+	ValidityPeriod            *time.Time // nil: never expires
+	CreatedAt                 time.Time
+	UpdatedAt                 time.Time
+}
+
+// Expired reports whether the license's validity period has passed at now.
+func (l *License) Expired(now time.Time) bool {
+	return l.ValidityPeriod != nil && !now.Before(*l.ValidityPeriod)
+}
+
+// LicenseUser is a user allowed to use a user-based license; Email is the username.
+type LicenseUser struct {
+	ID           int64
+	CompanyID    int64
+	LicenseID    int64
+	Email        string
+	PasswordHash string
+	CreatedAt    time.Time
+}
+
+// Device is one (license, hardware_id) pair.
+type Device struct {
+	ID              int64
+	CompanyID       int64
+	LicenseID       int64
+	LicenseUserID   int64 // 0 when key-based
+	HardwareID      string
+	Active          bool
+	Blacklisted     bool
+	Info            DeviceInfo
+	ExternalIP      string
+	TimeActivated   *time.Time
+	TimeDeactivated *time.Time
+	LastCheck       *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// DeviceInfo is what a client reports about itself at activation.
+type DeviceInfo struct {
+	OSVer      string
+	Hostname   string
+	IP         string
+	MACAddress string
+	AppVer     string
+	SDKVer     string
+	IsVM       bool
+	VMInfo     string
+}
+
+// Variable is one named value tracked for a device.
+type Variable struct {
+	ID        int64
+	DeviceID  int64
+	Name      string
+	Value     string
+	CreatedAt time.Time // when the current value was set
+}

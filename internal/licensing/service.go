@@ -1,0 +1,200 @@
+package licensing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Service holds the licensing rules. It knows no HTTP and no SQL: it composes Store
+// primitives inside transactions.
+type Service struct {
+	store  Store
+	now    func() time.Time
+	limits Limits
+	log    *slog.Logger
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock sets the clock (tests).
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithLimits sets the request limits; zero fields keep their defaults.
+func WithLimits(l Limits) Option { return func(s *Service) { s.limits = l.withDefaults() } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// NewService returns a Service on store.
+func NewService(store Store, opts ...Option) *Service {
+	s := &Service{store: store, now: time.Now, limits: DefaultLimits, log: slog.Default()}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Limits returns the limits in force.
+func (s *Service) Limits() Limits { return s.limits }
+
+// Store returns the underlying store.
+func (s *Service) Store() Store { return s.store }
+
+// Now returns the service clock's time, truncated to milliseconds (the precision every
+// timestamp is stored and shown with).
+func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// Identity is how a client names a license: product short code, hardware_id and a
+// license key or a username (plus password on activation), optionally a license id.
+type Identity struct {
+	Product    string
+	HardwareID string
+	LicenseKey string
+	Username   string
+	Password   string
+	LicenseID  int64 // 0: any license of the key/user
+}
+
+// resolved is what identity resolution found.
+type resolved struct {
+	Product Product
+	License License
+	User    *LicenseUser // user-based only
+}
+
+// resolve finds the product and license an identity names, in the documented order:
+// unknown_product → identity fields → license_not_found. With checkPassword, user-based
+// candidates whose password does not match are dropped (no user enumeration).
+func (s *Service) resolve(ctx context.Context, tx Tx, companyID int64, id Identity, checkPassword bool) (resolved, error) {
+	var r resolved
+	p, err := tx.ProductByCode(ctx, companyID, id.Product)
+	if errors.Is(err, ErrNoRows) {
+		return r, Errorf(EUnknownProduct, "Provided product was not found")
+	} else if err != nil {
+		return r, fmt.Errorf("product by code: %w", err)
+	}
+	r.Product = p
+
+	if p.AuthorizationMethod == AuthUser {
+		if id.Username == "" {
+			return r, missingParameters("username")
+		}
+		if checkPassword && id.Password == "" {
+			return r, missingParameters("password")
+		}
+		cands, err := tx.LicensesByUser(ctx, companyID, p.ID, id.Username)
+		if err != nil {
+			return r, fmt.Errorf("licenses by user: %w", err)
+		}
+		var ls []License
+		var us []LicenseUser
+		for _, c := range cands {
+			if id.LicenseID != 0 && c.License.ID != id.LicenseID {
+				continue
+			}
+			if checkPassword && !VerifyPassword(c.User.PasswordHash, id.Password) {
+				continue
+			}
+			ls = append(ls, c.License)
+			us = append(us, c.User)
+		}
+		if len(ls) == 0 {
+			return r, Errorf(ELicenseNotFound, "License with the provided license user not found")
+		}
+		i, err := preferActive(ctx, tx, ls, id.HardwareID)
+		if err != nil {
+			return r, err
+		}
+		r.License, r.User = ls[i], &us[i]
+		return r, nil
+	}
+
+	if id.LicenseKey == "" {
+		return r, Errorf(ELicenseKeyReq, "license_key is missing from the request")
+	}
+	cands, err := tx.LicensesByKey(ctx, companyID, p.ID, id.LicenseKey)
+	if err != nil {
+		return r, fmt.Errorf("licenses by key: %w", err)
+	}
+	var ls []License
+	for _, l := range cands {
+		if id.LicenseID == 0 || l.ID == id.LicenseID {
+			ls = append(ls, l)
+		}
+	}
+	if len(ls) == 0 {
+		return r, Errorf(ELicenseNotFound, "License with the provided license_key not found")
+	}
+	i, err := preferActive(ctx, tx, ls, id.HardwareID)
+	if err != nil {
+		return r, err
+	}
+	r.License = ls[i]
+	return r, nil
+}
+
+// preferActive picks, among licenses ordered by id, the first with an active device for
+// hardwareID, else the first.
+func preferActive(ctx context.Context, tx Tx, ls []License, hardwareID string) (int, error) {
+	if len(ls) == 1 {
+		return 0, nil
+	}
+	for i, l := range ls {
+		d, err := tx.DeviceByHardwareID(ctx, l.ID, hardwareID)
+		if errors.Is(err, ErrNoRows) {
+			continue
+		} else if err != nil {
+			return 0, fmt.Errorf("device by hardware id: %w", err)
+		}
+		if d.Active {
+			return i, nil
+		}
+	}
+	return 0, nil
+}
+
+// deviceScoped resolves an identity to its active device, in the documented order:
+// … → license_not_active → license_not_enabled → blacklisted → device_not_found.
+func (s *Service) deviceScoped(ctx context.Context, tx Tx, companyID int64, id Identity) (resolved, Device, error) {
+	r, err := s.resolve(ctx, tx, companyID, id, false)
+	if err != nil {
+		return r, Device{}, err
+	}
+	if !r.License.Active {
+		return r, Device{}, Errorf(ELicenseNotActive, "The license is not active")
+	}
+	if !r.License.Enabled {
+		return r, Device{}, Errorf(ELicenseNotEnabled, "The license is not enabled")
+	}
+	d, err := tx.DeviceByHardwareID(ctx, r.License.ID, id.HardwareID)
+	if errors.Is(err, ErrNoRows) {
+		return r, Device{}, Errorf(EDeviceNotFound, "An active device matching the hardware_id not found")
+	} else if err != nil {
+		return r, Device{}, fmt.Errorf("device by hardware id: %w", err)
+	}
+	if d.Blacklisted {
+		return r, Device{}, Errorf(EBlacklisted, "This device is blacklisted")
+	}
+	if !d.Active {
+		return r, Device{}, Errorf(EDeviceNotFound, "An active device matching the hardware_id not found")
+	}
+	return r, d, nil
+}
+
+func missingParameters(names ...string) *Error {
+	msg := "Some parameters are missing in the request: "
+	for i, n := range names {
+		if i > 0 {
+			msg += ", "
+		}
+		msg += n
+	}
+	return &Error{Code: EMissingParameters, Message: msg, Field: names[0]}
+}
+
+// MissingParameters is the documented error for absent required fields.
+func MissingParameters(names ...string) *Error { return missingParameters(names...) }

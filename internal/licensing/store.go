@@ -1,0 +1,98 @@
+package licensing
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps licensor's state. Every operation runs inside Read or Write; a Write
+// transaction is serialised against every other Write that touches the same license
+// (SQLite: one writer; PostgreSQL: row locks), so the rules in this package can read,
+// decide and write without races.
+type Store interface {
+	Read(ctx context.Context, fn func(Tx) error) error
+	Write(ctx context.Context, fn func(Tx) error) error
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx is the set of primitive reads and writes the domain composes. Lookups of a
+// missing row return ErrNoRows; writes rejected by a unique constraint return ErrDuplicate.
+// Every lookup that takes a companyID only ever returns rows of that company.
+type Tx interface {
+	CompanyCount(ctx context.Context) (int64, error)
+	CreateCompany(ctx context.Context, c *Company) error
+	Company(ctx context.Context, id int64) (Company, error)
+
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	APIKeyByKey(ctx context.Context, key string) (APIKey, error)
+	RevokeAPIKey(ctx context.Context, companyID, id int64) error
+
+	CreateManagementKey(ctx context.Context, k *ManagementKey) error
+	ManagementKeyByPrefix(ctx context.Context, prefix string) (ManagementKey, error)
+
+	CreateProduct(ctx context.Context, p *Product) error
+	Product(ctx context.Context, companyID, id int64) (Product, error)
+	ProductByCode(ctx context.Context, companyID int64, shortCode string) (Product, error)
+	ListProducts(ctx context.Context, companyID int64, page Page) ([]Product, int64, error)
+
+	CreateOrder(ctx context.Context, o *Order) error
+	OrderByStoreID(ctx context.Context, companyID int64, storeID string) (Order, error)
+	Order(ctx context.Context, companyID, id int64) (Order, error)
+
+	CreateLicense(ctx context.Context, l *License) error
+	License(ctx context.Context, companyID, id int64) (License, error)
+	// LockLicense re-reads a license and holds it against concurrent writers until the
+	// transaction ends.
+	LockLicense(ctx context.Context, companyID, id int64) (License, error)
+	UpdateLicense(ctx context.Context, l *License) error
+	ListLicenses(ctx context.Context, companyID int64, f LicenseFilter) ([]License, int64, error)
+	// LicensesByKey returns the licenses of a product with that key (at most one today).
+	LicensesByKey(ctx context.Context, companyID, productID int64, key string) ([]License, error)
+	// LicensesByUser returns the product's licenses that have a user with that email,
+	// each with its user row, ordered by license id.
+	LicensesByUser(ctx context.Context, companyID, productID int64, email string) ([]LicenseWithUser, error)
+
+	CreateLicenseUser(ctx context.Context, u *LicenseUser) error
+	LicenseUsers(ctx context.Context, licenseID int64) ([]LicenseUser, error)
+
+	CreateDevice(ctx context.Context, d *Device) error
+	UpdateDevice(ctx context.Context, d *Device) error
+	Device(ctx context.Context, companyID, id int64) (Device, error)
+	DeviceByHardwareID(ctx context.Context, licenseID int64, hardwareID string) (Device, error)
+	ListDevices(ctx context.Context, companyID int64, f DeviceFilter) ([]Device, int64, error)
+	CountActiveDevices(ctx context.Context, licenseID int64) (int64, error)
+	DeactivateDevices(ctx context.Context, licenseID int64, at time.Time) error
+	TouchDeviceCheck(ctx context.Context, deviceID int64, at time.Time) error
+
+	Variables(ctx context.Context, deviceID int64) ([]Variable, error)
+	// UpsertVariables writes each variable by (device, name), setting ID on each.
+	UpsertVariables(ctx context.Context, deviceID int64, vars []Variable) error
+}
+
+// LicenseWithUser pairs a license with the license user that matched a lookup.
+type LicenseWithUser struct {
+	License License
+	User    LicenseUser
+}
+
+// Page is limit/offset pagination.
+type Page struct {
+	Limit  int
+	Offset int
+}
+
+// LicenseFilter selects licenses in the management API.
+type LicenseFilter struct {
+	Page
+	LicenseKey       string
+	ProductShortCode string
+}
+
+// DeviceFilter selects devices in the management API.
+type DeviceFilter struct {
+	Page
+	LicenseID   int64
+	HardwareID  string
+	Blacklisted *bool
+}

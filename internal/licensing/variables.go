@@ -1,0 +1,152 @@
+package licensing
+
+import (
+	"context"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// VarInput is one variable as a client sent it, its value already turned into the
+// string JavaScript's String(v) gives.
+type VarInput struct {
+	Name  string
+	Value string
+}
+
+// ValidateVariables checks the per-request limits. It runs with the other body checks,
+// before any lookup.
+func (s *Service) ValidateVariables(vars []VarInput) error {
+	if len(vars) > s.limits.MaxVariablesPerCall {
+		return FieldError("variables", "too many variables in one request: %d (at most %d)", len(vars), s.limits.MaxVariablesPerCall)
+	}
+	for _, v := range vars {
+		n := utf8.RuneCountInString(v.Name)
+		if n == 0 {
+			return FieldError("variables", "variable name must not be empty")
+		}
+		if n > s.limits.MaxVariableName {
+			return FieldError("variables", "variable name longer than %d characters", s.limits.MaxVariableName)
+		}
+		if utf8.RuneCountInString(v.Value) > s.limits.MaxVariableValue {
+			return FieldError("variables", "value of variable %q longer than %d characters", v.Name, s.limits.MaxVariableValue)
+		}
+	}
+	return nil
+}
+
+// TrackVariables upserts the device's variables by name and returns them in the order
+// sent. Unchanged values are not written and keep their created_at.
+func (s *Service) TrackVariables(ctx context.Context, companyID int64, id Identity, vars []VarInput) ([]Variable, error) {
+	if err := s.ValidateVariables(vars); err != nil {
+		return nil, err
+	}
+	var out []Variable
+	var changed bool
+	// Heartbeats mostly re-send unchanged values: answer those from a read transaction.
+	err := s.store.Read(ctx, func(tx Tx) error {
+		_, d, err := s.deviceScoped(ctx, tx, companyID, id)
+		if err != nil {
+			return err
+		}
+		existing, err := tx.Variables(ctx, d.ID)
+		if err != nil {
+			return fmt.Errorf("variables: %w", err)
+		}
+		out, changed = mergeVariables(d.ID, existing, vars, s.Now())
+		return nil
+	})
+	if err != nil || !changed {
+		return out, err
+	}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		_, d, err := s.deviceScoped(ctx, tx, companyID, id)
+		if err != nil {
+			return err
+		}
+		out, err = s.storeVariables(ctx, tx, d.ID, vars)
+		return err
+	})
+	return out, err
+}
+
+// storeVariables writes vars to a device inside a write transaction and returns them,
+// as stored, in the order sent.
+func (s *Service) storeVariables(ctx context.Context, tx Tx, deviceID int64, vars []VarInput) ([]Variable, error) {
+	existing, err := tx.Variables(ctx, deviceID)
+	if err != nil {
+		return nil, fmt.Errorf("variables: %w", err)
+	}
+	out, changed := mergeVariables(deviceID, existing, vars, s.Now())
+	if !changed {
+		return out, nil
+	}
+	names := make(map[string]bool, len(existing))
+	for _, v := range existing {
+		names[v.Name] = true
+	}
+	var writes []Variable
+	added := 0
+	for _, v := range out {
+		if v.ID == 0 {
+			writes = append(writes, v)
+			if !names[v.Name] {
+				added++
+			}
+		}
+	}
+	if len(existing)+added > s.limits.MaxVariablesPerDevice {
+		return nil, FieldError("variables", "a device may hold at most %d variables", s.limits.MaxVariablesPerDevice)
+	}
+	if err := tx.UpsertVariables(ctx, deviceID, writes); err != nil {
+		return nil, fmt.Errorf("upsert variables: %w", err)
+	}
+	byName := make(map[string]Variable, len(writes))
+	for _, w := range writes {
+		byName[w.Name] = w
+	}
+	for i, v := range out {
+		if w, ok := byName[v.Name]; ok {
+			out[i] = w
+		}
+	}
+	return out, nil
+}
+
+// mergeVariables returns, in request order, each sent variable as it will be after the
+// write: unchanged ones as stored (with their ID), changed or new ones with ID 0 and
+// CreatedAt now. changed reports whether anything needs writing.
+func mergeVariables(deviceID int64, existing []Variable, vars []VarInput, now time.Time) ([]Variable, bool) {
+	cur := make(map[string]Variable, len(existing))
+	for _, v := range existing {
+		cur[v.Name] = v
+	}
+	out := make([]Variable, 0, len(vars))
+	changed := false
+	for _, in := range vars {
+		if v, ok := cur[in.Name]; ok && v.Value == in.Value {
+			out = append(out, v)
+			continue
+		}
+		changed = true
+		out = append(out, Variable{DeviceID: deviceID, Name: in.Name, Value: in.Value, CreatedAt: now})
+	}
+	return out, changed
+}
+
+// GetVariables returns every variable of the identity's active device, ordered by id.
+func (s *Service) GetVariables(ctx context.Context, companyID int64, id Identity) ([]Variable, error) {
+	var out []Variable
+	err := s.store.Read(ctx, func(tx Tx) error {
+		_, d, err := s.deviceScoped(ctx, tx, companyID, id)
+		if err != nil {
+			return err
+		}
+		out, err = tx.Variables(ctx, d.ID)
+		if err != nil {
+			return fmt.Errorf("variables: %w", err)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,291 @@
+// Package manageapi serves the management API (/api/v1/): products, orders, licenses,
+// devices, device variables and API keys of the company whose management key is sent
+// as `Authorization: Api-Key <key>`.
+package manageapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/licensor/licensor/internal/httpkit"
+	"github.com/licensor/licensor/internal/jsoncanon"
+	"github.com/licensor/licensor/internal/licensing"
+)
+
+// Prefix is where the management API lives.
+const Prefix = "/api/v1/"
+
+const maxBody = 1 << 20
+
+// Handler serves /api/v1/.
+type Handler struct {
+	svc    *licensing.Service
+	log    *slog.Logger
+	routes *http.ServeMux
+}
+
+type companyKey struct{}
+
+// handlerFunc answers with a status and a value to encode, or an error.
+type handlerFunc func(r *http.Request, companyID int64) (int, any, error)
+
+// New returns the management API handler.
+func New(svc *licensing.Service, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	h := &Handler{svc: svc, log: log, routes: http.NewServeMux()}
+	for pattern, fn := range map[string]handlerFunc{
+		"GET /api/v1/products/{$}":                  h.listProducts,
+		"POST /api/v1/products/{$}":                 h.createProduct,
+		"GET /api/v1/products/{id}/{$}":             h.getProduct,
+		"POST /api/v1/orders/create_order/{$}":      h.createOrder,
+		"GET /api/v1/licenses/{$}":                  h.listLicenses,
+		"GET /api/v1/licenses/{id}/{$}":             h.getLicense,
+		"PATCH /api/v1/licenses/{id}/{$}":           h.patchLicense,
+		"POST /api/v1/licenses/{id}/enable/{$}":     h.enableLicense(true),
+		"POST /api/v1/licenses/{id}/disable/{$}":    h.enableLicense(false),
+		"POST /api/v1/licenses/{id}/reset/{$}":      h.resetLicense,
+		"GET /api/v1/devices/{$}":                   h.listDevices,
+		"GET /api/v1/devices/{id}/{$}":              h.getDevice,
+		"POST /api/v1/devices/{id}/blacklist/{$}":   h.blacklist(true),
+		"POST /api/v1/devices/{id}/unblacklist/{$}": h.blacklist(false),
+		"GET /api/v1/device-variables/{$}":          h.listVariables,
+		"POST /api/v1/api-keys/{$}":                 h.createAPIKey,
+		"POST /api/v1/api-keys/{id}/revoke/{$}":     h.revokeAPIKey,
+	} {
+		h.routes.Handle(pattern, h.wrap(fn))
+	}
+	return h
+}
+
+var methods = []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete}
+
+// ServeHTTP answers unknown paths with 404 and known paths with the wrong method with
+// 405, both in the API's JSON error shape.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	httpkit.Recover(h.log, http.HandlerFunc(h.serve), h.writeError).ServeHTTP(w, r)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := h.routes.Handler(r); pattern != "" {
+		h.routes.ServeHTTP(w, r)
+		return
+	}
+	var allowed []string
+	for _, m := range methods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := h.routes.Handler(probe); p != "" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) == 0 {
+		h.writeError(w, r, licensing.Errorf(licensing.ENotFound, "Not found."))
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	h.writeError(w, r, licensing.Errorf(licensing.EMethodNotAllowed, "Method %q not allowed.", r.Method))
+}
+
+func (h *Handler) wrap(fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		companyID, err := h.authenticate(r)
+		if err != nil {
+			h.writeError(w, r, httpkit.AsError(h.log, r, err))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		status, v, err := fn(r, companyID)
+		if err != nil {
+			h.writeError(w, r, httpkit.AsError(h.log, r, err))
+			return
+		}
+		body, err := jsoncanon.Marshal(v)
+		if err != nil {
+			h.writeError(w, r, httpkit.AsError(h.log, r, err))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		w.Write(body)
+	})
+}
+
+func (h *Handler) authenticate(r *http.Request) (int64, error) {
+	vals := r.Header.Values("Authorization")
+	if len(vals) == 0 {
+		return 0, licensing.Errorf(licensing.EUnauthorized, "Authentication credentials were not provided.")
+	}
+	if len(vals) > 1 {
+		return 0, licensing.Errorf(licensing.EUnauthorized, "More than one Authorization header.")
+	}
+	scheme, key, ok := strings.Cut(strings.TrimSpace(vals[0]), " ")
+	if !ok || !strings.EqualFold(scheme, "Api-Key") {
+		return 0, licensing.Errorf(licensing.EUnauthorized, "Authorization must be `Api-Key <key>`.")
+	}
+	return h.svc.AuthenticateManagement(r.Context(), strings.TrimSpace(key))
+}
+
+// errorBody is the management API's error shape.
+type errorBody struct {
+	Status int    `json:"status"`
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+	Field  string `json:"field,omitempty"`
+}
+
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, e *licensing.Error) {
+	status := httpkit.Status(e.Code)
+	body, _ := jsoncanon.Marshal(errorBody{status, e.Code, e.Message, e.Field})
+	w.Header().Set("Content-Type", "application/json")
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", "Api-Key")
+	}
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// decode reads a JSON object body into dst; type errors name the field.
+func decode(r *http.Request, dst any, optional bool) error {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		if optional {
+			return nil
+		}
+		return licensing.Errorf(licensing.EInvalidJSON, "request body is empty; a JSON object is required")
+	}
+	if !utf8.Valid(b) {
+		return licensing.Errorf(licensing.EInvalidJSON, "request body is not valid UTF-8")
+	}
+	if strings.Contains(string(b), `\u0000`) {
+		return licensing.Errorf(licensing.EValidation, "NUL characters are not allowed")
+	}
+	if err := json.Unmarshal(b, dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			if te.Field == "" {
+				return licensing.Errorf(licensing.EInvalidJSON, "request body must be a JSON object")
+			}
+			return licensing.FieldError(te.Field, "%s: expected %s", te.Field, te.Type)
+		}
+		var fe *fieldErr
+		if errors.As(err, &fe) {
+			return licensing.FieldError(fe.field, "%s", fe.msg)
+		}
+		return licensing.Errorf(licensing.EInvalidJSON, "request body is not valid JSON")
+	}
+	return nil
+}
+
+type fieldErr struct{ field, msg string }
+
+func (e *fieldErr) Error() string { return e.field + ": " + e.msg }
+
+// pathID reads a positive integer path value.
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, licensing.Errorf(licensing.ENotFound, "Not found.")
+	}
+	return id, nil
+}
+
+// queryID reads an optional positive integer query parameter.
+func queryID(r *http.Request, name string) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, licensing.FieldError(name, "%s must be a positive integer", name)
+	}
+	return id, nil
+}
+
+// page reads limit (default 20, at most 100) and offset.
+func page(r *http.Request) (licensing.Page, error) {
+	p := licensing.Page{Limit: 20}
+	q := r.URL.Query()
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return p, licensing.FieldError("limit", "limit must be a positive integer")
+		}
+		p.Limit = min(n, 100)
+	}
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return p, licensing.FieldError("offset", "offset must be a non-negative integer")
+		}
+		p.Offset = n
+	}
+	return p, nil
+}
+
+// listBody is the DRF pagination envelope.
+type listBody[T any] struct {
+	Count    int64   `json:"count"`
+	Next     *string `json:"next"`
+	Previous *string `json:"previous"`
+	Results  []T     `json:"results"`
+}
+
+func paged[T any](r *http.Request, p licensing.Page, total int64, results []T) listBody[T] {
+	link := func(offset int) *string {
+		q := r.URL.Query()
+		q.Set("limit", strconv.Itoa(p.Limit))
+		q.Set("offset", strconv.Itoa(offset))
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		s := fmt.Sprintf("%s://%s%s?%s", scheme, r.Host, r.URL.Path, q.Encode())
+		return &s
+	}
+	b := listBody[T]{Count: total, Results: results}
+	if b.Results == nil {
+		b.Results = []T{}
+	}
+	if int64(p.Offset+p.Limit) < total {
+		b.Next = link(p.Offset + p.Limit)
+	}
+	if p.Offset > 0 {
+		b.Previous = link(max(p.Offset-p.Limit, 0))
+	}
+	return b
+}
+
+// drfTime is the management API's timestamp format (no fraction).
+func drfTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+func drfTimePtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := drfTime(*t)
+	return &s
+}
+
+// parseTime accepts "2006-01-02 15:04:05", "2006-01-02" and RFC 3339, read as UTC.
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, errors.New("invalid time")
+}

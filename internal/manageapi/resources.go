@@ -1,0 +1,449 @@
+package manageapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/licensor/licensor/internal/licensing"
+)
+
+// optTime is a JSON time that may be absent, null or a time string.
+type optTime struct {
+	set bool
+	t   *time.Time
+}
+
+func (o *optTime) UnmarshalJSON(b []byte) error {
+	o.set = true
+	if string(b) == "null" {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return &fieldErr{"validity_period", "validity_period must be a date string or null"}
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		return &fieldErr{"validity_period", "validity_period must look like 2030-01-31 00:00:00 or be ISO-8601"}
+	}
+	o.t = &t
+	return nil
+}
+
+// ---- products
+
+type productBody struct {
+	ID                  int64  `json:"id"`
+	ProductName         string `json:"product_name"`
+	ShortCode           string `json:"short_code"`
+	AuthorizationMethod string `json:"authorization_method"`
+	CreatedAt           string `json:"created_at"`
+	UpdatedAt           string `json:"updated_at"`
+}
+
+func newProductBody(p licensing.Product) productBody {
+	return productBody{p.ID, p.Name, p.ShortCode, p.AuthorizationMethod, drfTime(p.CreatedAt), drfTime(p.UpdatedAt)}
+}
+
+func (h *Handler) createProduct(r *http.Request, companyID int64) (int, any, error) {
+	var in struct {
+		ProductName         string `json:"product_name"`
+		ShortCode           string `json:"short_code"`
+		AuthorizationMethod string `json:"authorization_method"`
+	}
+	if err := decode(r, &in, false); err != nil {
+		return 0, nil, err
+	}
+	p, err := h.svc.CreateProduct(r.Context(), companyID, licensing.ProductInput{Name: in.ProductName, ShortCode: in.ShortCode, AuthorizationMethod: in.AuthorizationMethod})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, newProductBody(p), nil
+}
+
+func (h *Handler) getProduct(r *http.Request, companyID int64) (int, any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := h.svc.Product(r.Context(), companyID, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, newProductBody(p), nil
+}
+
+func (h *Handler) listProducts(r *http.Request, companyID int64) (int, any, error) {
+	pg, err := page(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	ps, n, err := h.svc.ListProducts(r.Context(), companyID, pg)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]productBody, len(ps))
+	for i, p := range ps {
+		out[i] = newProductBody(p)
+	}
+	return http.StatusOK, paged(r, pg, n, out), nil
+}
+
+// ---- orders and licenses
+
+type licenseUserBody struct {
+	ID              int64  `json:"id"`
+	Email           string `json:"email"`
+	InitialPassword string `json:"initial_password,omitempty"`
+}
+
+type licenseBody struct {
+	ID                        int64             `json:"id"`
+	LicenseKey                *string           `json:"license_key"`
+	Product                   int64             `json:"product"`
+	ProductShortCode          string            `json:"product_short_code"`
+	Order                     int64             `json:"order"`
+	OrderStoreID              string            `json:"order_store_id"`
+	LicenseType               string            `json:"license_type"`
+	Enabled                   bool              `json:"enabled"`
+	Active                    bool              `json:"active"`
+	IsTrial                   bool              `json:"is_trial"`
+	MaxActivations            int64             `json:"max_activations"`
+	AllowUnlimitedActivations bool              `json:"allow_unlimited_activations"`
+	TimesActivated            int64             `json:"times_activated"`
+	TransferCount             int64             `json:"transfer_count"`
+	ValidityPeriod            *string           `json:"validity_period"`
+	LicenseUsers              []licenseUserBody `json:"license_users"`
+	CreatedAt                 string            `json:"created_at"`
+	UpdatedAt                 string            `json:"updated_at"`
+}
+
+func newLicenseBody(d licensing.LicenseDetail) licenseBody {
+	b := licenseBody{
+		ID: d.ID, Product: d.ProductID, ProductShortCode: d.ProductShortCode, Order: d.OrderID, OrderStoreID: d.OrderStoreID,
+		LicenseType: d.LicenseType, Enabled: d.Enabled, Active: d.Active, IsTrial: d.IsTrial, MaxActivations: d.MaxActivations,
+		AllowUnlimitedActivations: d.AllowUnlimitedActivations, TimesActivated: d.TimesActivated, TransferCount: d.TransferCount,
+		ValidityPeriod: drfTimePtr(d.ValidityPeriod), LicenseUsers: []licenseUserBody{},
+		CreatedAt: drfTime(d.CreatedAt), UpdatedAt: drfTime(d.UpdatedAt),
+	}
+	if d.LicenseKey != "" {
+		k := d.LicenseKey
+		b.LicenseKey = &k
+	}
+	for _, u := range d.Users {
+		b.LicenseUsers = append(b.LicenseUsers, licenseUserBody{u.ID, u.Email, u.InitialPassword})
+	}
+	return b
+}
+
+func (h *Handler) createOrder(r *http.Request, companyID int64) (int, any, error) {
+	var in struct {
+		ID       json.RawMessage `json:"id"`
+		Customer struct {
+			Email string `json:"email"`
+		} `json:"customer"`
+		Items []struct {
+			ProductCode string `json:"product_code"`
+			Licenses    []struct {
+				Key   string `json:"key"`
+				Users []struct {
+					Email    string `json:"email"`
+					Password string `json:"password"`
+				} `json:"users"`
+				MaxActivations            *int64  `json:"max_activations"`
+				AllowUnlimitedActivations bool    `json:"allow_unlimited_activations"`
+				ValidityPeriod            optTime `json:"validity_period"`
+				LicenseType               string  `json:"license_type"`
+				IsTrial                   bool    `json:"is_trial"`
+			} `json:"licenses"`
+		} `json:"items"`
+	}
+	if err := decode(r, &in, false); err != nil {
+		return 0, nil, err
+	}
+	// Store ids are strings, but DRF clients also send numbers.
+	var storeID string
+	if len(in.ID) > 0 && string(in.ID) != "null" {
+		var n json.Number
+		if err := json.Unmarshal(in.ID, &storeID); err != nil {
+			if err := json.Unmarshal(in.ID, &n); err != nil {
+				return 0, nil, licensing.FieldError("id", "id must be a string or a number")
+			}
+			storeID = n.String()
+		}
+	}
+	order := licensing.OrderInput{StoreID: storeID, CustomerEmail: in.Customer.Email}
+	for _, it := range in.Items {
+		item := licensing.OrderItem{ProductCode: it.ProductCode}
+		for _, l := range it.Licenses {
+			li := licensing.LicenseInput{Key: l.Key, AllowUnlimitedActivations: l.AllowUnlimitedActivations,
+				ValidityPeriod: l.ValidityPeriod.t, LicenseType: l.LicenseType, IsTrial: l.IsTrial}
+			if l.MaxActivations != nil {
+				li.MaxActivations = *l.MaxActivations
+				if li.MaxActivations < 0 {
+					return 0, nil, licensing.FieldError("max_activations", "max_activations must not be negative")
+				}
+			}
+			for _, u := range l.Users {
+				li.Users = append(li.Users, licensing.UserInput{Email: u.Email, Password: u.Password})
+			}
+			item.Licenses = append(item.Licenses, li)
+		}
+		order.Items = append(order.Items, item)
+	}
+	co, err := h.svc.CreateOrder(r.Context(), companyID, order)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := struct {
+		ID       int64         `json:"id"`
+		StoreID  string        `json:"store_id"`
+		Licenses []licenseBody `json:"licenses"`
+	}{ID: co.Order.ID, StoreID: co.Order.StoreID, Licenses: []licenseBody{}}
+	for _, d := range co.Licenses {
+		out.Licenses = append(out.Licenses, newLicenseBody(d))
+	}
+	return http.StatusCreated, out, nil
+}
+
+func (h *Handler) listLicenses(r *http.Request, companyID int64) (int, any, error) {
+	pg, err := page(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	q := r.URL.Query()
+	ds, n, err := h.svc.ListLicenses(r.Context(), companyID, licensing.LicenseFilter{Page: pg, LicenseKey: q.Get("license_key"), ProductShortCode: q.Get("product_short_code")})
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]licenseBody, len(ds))
+	for i, d := range ds {
+		out[i] = newLicenseBody(d)
+	}
+	return http.StatusOK, paged(r, pg, n, out), nil
+}
+
+func (h *Handler) getLicense(r *http.Request, companyID int64) (int, any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	d, err := h.svc.License(r.Context(), companyID, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, newLicenseBody(d), nil
+}
+
+func (h *Handler) patchLicense(r *http.Request, companyID int64) (int, any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var in struct {
+		MaxActivations            *int64  `json:"max_activations"`
+		AllowUnlimitedActivations *bool   `json:"allow_unlimited_activations"`
+		Enabled                   *bool   `json:"enabled"`
+		ValidityPeriod            optTime `json:"validity_period"`
+	}
+	if err := decode(r, &in, false); err != nil {
+		return 0, nil, err
+	}
+	p := licensing.LicensePatch{MaxActivations: in.MaxActivations, AllowUnlimitedActivations: in.AllowUnlimitedActivations, Enabled: in.Enabled}
+	if in.ValidityPeriod.set {
+		p.ValidityPeriod = &in.ValidityPeriod.t
+	}
+	d, err := h.svc.UpdateLicense(r.Context(), companyID, id, p)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, newLicenseBody(d), nil
+}
+
+func (h *Handler) enableLicense(on bool) handlerFunc {
+	return func(r *http.Request, companyID int64) (int, any, error) {
+		id, err := pathID(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		d, err := h.svc.UpdateLicense(r.Context(), companyID, id, licensing.LicensePatch{Enabled: &on})
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, newLicenseBody(d), nil
+	}
+}
+
+func (h *Handler) resetLicense(r *http.Request, companyID int64) (int, any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	d, err := h.svc.ResetLicense(r.Context(), companyID, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, newLicenseBody(d), nil
+}
+
+// ---- devices and variables
+
+type deviceBody struct {
+	ID              int64   `json:"id"`
+	License         int64   `json:"license"`
+	HardwareID      string  `json:"hardware_id"`
+	DeviceActive    bool    `json:"device_active"`
+	Blacklisted     bool    `json:"blacklisted"`
+	OS              string  `json:"os"`
+	Hostname        string  `json:"hostname"`
+	IP              string  `json:"ip"`
+	ExternalIP      string  `json:"external_ip"`
+	MACAddress      string  `json:"mac_address"`
+	AppVer          string  `json:"app_ver"`
+	SDKBuildVersion string  `json:"sdk_build_version"`
+	IsVM            bool    `json:"is_vm"`
+	VMInfo          string  `json:"vm_info"`
+	TimeActivated   *string `json:"time_activated"`
+	TimeDeactivated *string `json:"time_deactivated"`
+	LastCheck       *string `json:"last_check"`
+	CreatedAt       string  `json:"created_at"`
+	UpdatedAt       string  `json:"updated_at"`
+}
+
+func newDeviceBody(d licensing.Device) deviceBody {
+	i := d.Info
+	return deviceBody{d.ID, d.LicenseID, d.HardwareID, d.Active, d.Blacklisted, i.OSVer, i.Hostname, i.IP, d.ExternalIP, i.MACAddress,
+		i.AppVer, i.SDKVer, i.IsVM, i.VMInfo, drfTimePtr(d.TimeActivated), drfTimePtr(d.TimeDeactivated), drfTimePtr(d.LastCheck),
+		drfTime(d.CreatedAt), drfTime(d.UpdatedAt)}
+}
+
+func (h *Handler) listDevices(r *http.Request, companyID int64) (int, any, error) {
+	pg, err := page(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	f := licensing.DeviceFilter{Page: pg, HardwareID: r.URL.Query().Get("hardware_id")}
+	if f.LicenseID, err = queryID(r, "license"); err != nil {
+		return 0, nil, err
+	}
+	if v := r.URL.Query().Get("blacklisted"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return 0, nil, licensing.FieldError("blacklisted", "blacklisted must be true or false")
+		}
+		f.Blacklisted = &b
+	}
+	ds, n, err := h.svc.ListDevices(r.Context(), companyID, f)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]deviceBody, len(ds))
+	for i, d := range ds {
+		out[i] = newDeviceBody(d)
+	}
+	return http.StatusOK, paged(r, pg, n, out), nil
+}
+
+func (h *Handler) getDevice(r *http.Request, companyID int64) (int, any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	d, err := h.svc.Device(r.Context(), companyID, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, newDeviceBody(d), nil
+}
+
+func (h *Handler) blacklist(on bool) handlerFunc {
+	msg := "Device unblacklisted."
+	if on {
+		msg = "Device blacklisted."
+	}
+	return func(r *http.Request, companyID int64) (int, any, error) {
+		id, err := pathID(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		if _, err := h.svc.SetBlacklisted(r.Context(), companyID, id, on); err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, struct {
+			Message string `json:"message"`
+		}{msg}, nil
+	}
+}
+
+type variableBody struct {
+	ID        int64  `json:"id"`
+	CreatedAt string `json:"created_at"`
+	Variable  string `json:"variable"`
+	Value     string `json:"value"`
+	Device    int64  `json:"device"`
+}
+
+func (h *Handler) listVariables(r *http.Request, companyID int64) (int, any, error) {
+	pg, err := page(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	deviceID, err := queryID(r, "device")
+	if err != nil {
+		return 0, nil, err
+	}
+	if deviceID == 0 {
+		return 0, nil, licensing.FieldError("device", "the device filter is required")
+	}
+	vs, err := h.svc.DeviceVariables(r.Context(), companyID, deviceID)
+	if err != nil {
+		return 0, nil, err
+	}
+	total := int64(len(vs))
+	vs = vs[min(pg.Offset, len(vs)):]
+	vs = vs[:min(pg.Limit, len(vs))]
+	out := make([]variableBody, len(vs))
+	for i, v := range vs {
+		out[i] = variableBody{v.ID, drfTime(v.CreatedAt), v.Name, v.Value, v.DeviceID}
+	}
+	return http.StatusOK, paged(r, pg, total, out), nil
+}
+
+// ---- api keys
+
+type apiKeyBody struct {
+	ID        int64  `json:"id"`
+	APIKey    string `json:"api_key,omitempty"`
+	SharedKey string `json:"shared_key,omitempty"`
+	ReadOnly  bool   `json:"read_only"`
+	Revoked   bool   `json:"revoked"`
+	CreatedAt string `json:"created_at,omitempty"`
+}
+
+func (h *Handler) createAPIKey(r *http.Request, companyID int64) (int, any, error) {
+	var in struct {
+		ReadOnly bool `json:"read_only"`
+	}
+	if err := decode(r, &in, true); err != nil {
+		return 0, nil, err
+	}
+	k, err := h.svc.CreateAPIKey(r.Context(), companyID, in.ReadOnly)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, apiKeyBody{k.ID, k.Key, k.SharedKey, k.ReadOnly, k.Revoked, drfTime(k.CreatedAt)}, nil
+}
+
+func (h *Handler) revokeAPIKey(r *http.Request, companyID int64) (int, any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	k, err := h.svc.RevokeAPIKey(r.Context(), companyID, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, apiKeyBody{ID: k.ID, ReadOnly: k.ReadOnly, Revoked: true}, nil
+}

@@ -1,0 +1,156 @@
+// Package sqlite is the embedded default Store: SQLite (pure Go, no cgo) in WAL mode,
+// one writer connection that serialises every write transaction, a pool of readers.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/ncruces/go-sqlite3"
+	_ "github.com/ncruces/go-sqlite3/driver" // registers "sqlite3"
+
+	"github.com/licensor/licensor/internal/licensing"
+	"github.com/licensor/licensor/internal/migrate"
+	"github.com/licensor/licensor/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Durability modes (PRAGMA synchronous). In WAL mode "normal" survives any crash of the
+// process; a power loss or OS crash may lose the last transactions. "full" also
+// survives those, at the cost of an fsync per commit.
+const (
+	SyncNormal = "normal"
+	SyncFull   = "full"
+)
+
+// Options tune the store.
+type Options struct {
+	Synchronous string // SyncNormal (default) or SyncFull
+	Readers     int    // reader connections; default GOMAXPROCS*2
+}
+
+// Store is a licensing.Store on one SQLite file.
+type Store struct {
+	w, r *sql.DB
+}
+
+var dialect = sqlstore.Dialect{IsDuplicate: func(err error) bool {
+	var e *sqlite3.Error
+	return errors.As(err, &e) && e.ExtendedCode() == sqlite3.CONSTRAINT_UNIQUE
+}}
+
+// Open opens (creating if needed) the database at path and applies migrations.
+func Open(ctx context.Context, path string, o Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	if o.Synchronous == "" {
+		o.Synchronous = SyncNormal
+	}
+	if o.Synchronous != SyncNormal && o.Synchronous != SyncFull {
+		return nil, fmt.Errorf("sqlite: synchronous must be %q or %q", SyncNormal, SyncFull)
+	}
+	if o.Readers <= 0 {
+		o.Readers = runtime.GOMAXPROCS(0) * 2
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlite: create directory: %w", err)
+		}
+	}
+	dsn := func(txlock string, extra ...string) string {
+		q := url.Values{}
+		q.Set("_txlock", txlock)
+		pragmas := append([]string{"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(wal)", "synchronous(" + o.Synchronous + ")"}, extra...)
+		for _, p := range pragmas {
+			q.Add("_pragma", p)
+		}
+		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite3", dsn("immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	s := &Store{w: w}
+	if err := migrate.Apply(ctx, w, migrations, "migrations", migrate.SQLiteLock); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite3", dsn("deferred", "query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open readers: %w", err)
+	}
+	r.SetMaxOpenConns(o.Readers)
+	r.SetMaxIdleConns(o.Readers)
+	r.SetConnMaxLifetime(0)
+	s.r = r
+	return s, nil
+}
+
+// ParseURL returns the file path of a `sqlite:PATH` URL (also `sqlite://PATH`) and its options.
+func ParseURL(u string) (string, Options, error) {
+	rest, ok := strings.CutPrefix(u, "sqlite:")
+	if !ok {
+		return "", Options{}, fmt.Errorf("not a sqlite URL: %q", u)
+	}
+	rest = strings.TrimPrefix(rest, "//")
+	path, query, _ := strings.Cut(rest, "?")
+	var o Options
+	if query != "" {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return "", o, fmt.Errorf("sqlite URL options: %w", err)
+		}
+		o.Synchronous = q.Get("synchronous")
+	}
+	if path == "" {
+		return "", o, errors.New("sqlite URL has no path")
+	}
+	return path, o, nil
+}
+
+func (s *Store) Read(ctx context.Context, fn func(licensing.Tx) error) error {
+	return run(ctx, s.r, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+func (s *Store) Write(ctx context.Context, fn func(licensing.Tx) error) error {
+	return run(ctx, s.w, nil, fn)
+}
+
+func run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(licensing.Tx) error) error {
+	tx, err := db.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	if err := fn(&sqlstore.Tx{Q: tx, D: dialect}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}
+
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}

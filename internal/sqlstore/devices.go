@@ -1,0 +1,140 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/licensor/licensor/internal/licensing"
+)
+
+const deviceCols = `id, company_id, license_id, license_user_id, hardware_id, active, blacklisted, os_ver, hostname, ip, external_ip,
+	mac_address, app_ver, sdk_ver, is_vm, vm_info, time_activated, time_deactivated, last_check, created_at, updated_at`
+
+func scanDevice(s interface{ Scan(...any) error }) (licensing.Device, error) {
+	var d licensing.Device
+	var user sql.NullInt64
+	var ta, td, lc sql.NullInt64
+	var c, u int64
+	i := &d.Info
+	err := s.Scan(&d.ID, &d.CompanyID, &d.LicenseID, &user, &d.HardwareID, &d.Active, &d.Blacklisted, &i.OSVer, &i.Hostname, &i.IP, &d.ExternalIP,
+		&i.MACAddress, &i.AppVer, &i.SDKVer, &i.IsVM, &i.VMInfo, &ta, &td, &lc, &c, &u)
+	d.LicenseUserID = user.Int64
+	d.TimeActivated, d.TimeDeactivated, d.LastCheck = fromMSP(ta), fromMSP(td), fromMSP(lc)
+	d.CreatedAt, d.UpdatedAt = fromMS(c), fromMS(u)
+	return d, noRows(err)
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func (t *Tx) CreateDevice(ctx context.Context, d *licensing.Device) (err error) {
+	i := d.Info
+	d.ID, err = t.insert(ctx, `INSERT INTO devices (company_id, license_id, license_user_id, hardware_id, active, blacklisted, os_ver, hostname, ip,
+		external_ip, mac_address, app_ver, sdk_ver, is_vm, vm_info, time_activated, time_deactivated, last_check, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		d.CompanyID, d.LicenseID, nullID(d.LicenseUserID), d.HardwareID, d.Active, d.Blacklisted, i.OSVer, i.Hostname, i.IP,
+		d.ExternalIP, i.MACAddress, i.AppVer, i.SDKVer, i.IsVM, i.VMInfo, msp(d.TimeActivated), msp(d.TimeDeactivated), msp(d.LastCheck),
+		ms(d.CreatedAt), ms(d.UpdatedAt))
+	return err
+}
+
+func (t *Tx) UpdateDevice(ctx context.Context, d *licensing.Device) error {
+	i := d.Info
+	return mustAffect(t.Q.ExecContext(ctx, `UPDATE devices SET license_user_id = $1, active = $2, blacklisted = $3, os_ver = $4, hostname = $5,
+		ip = $6, external_ip = $7, mac_address = $8, app_ver = $9, sdk_ver = $10, is_vm = $11, vm_info = $12, time_activated = $13,
+		time_deactivated = $14, last_check = $15, updated_at = $16 WHERE company_id = $17 AND id = $18`,
+		nullID(d.LicenseUserID), d.Active, d.Blacklisted, i.OSVer, i.Hostname, i.IP, d.ExternalIP, i.MACAddress, i.AppVer, i.SDKVer, i.IsVM,
+		i.VMInfo, msp(d.TimeActivated), msp(d.TimeDeactivated), msp(d.LastCheck), ms(d.UpdatedAt), d.CompanyID, d.ID))
+}
+
+func (t *Tx) Device(ctx context.Context, companyID, id int64) (licensing.Device, error) {
+	return scanDevice(t.Q.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE company_id = $1 AND id = $2`, companyID, id))
+}
+
+func (t *Tx) DeviceByHardwareID(ctx context.Context, licenseID int64, hardwareID string) (licensing.Device, error) {
+	return scanDevice(t.Q.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE license_id = $1 AND hardware_id = $2`, licenseID, hardwareID))
+}
+
+func (t *Tx) ListDevices(ctx context.Context, companyID int64, f licensing.DeviceFilter) ([]licensing.Device, int64, error) {
+	where := []string{"company_id = $1"}
+	args := []any{companyID}
+	if f.LicenseID != 0 {
+		args = append(args, f.LicenseID)
+		where = append(where, fmt.Sprintf("license_id = $%d", len(args)))
+	}
+	if f.HardwareID != "" {
+		args = append(args, f.HardwareID)
+		where = append(where, fmt.Sprintf("hardware_id = $%d", len(args)))
+	}
+	if f.Blacklisted != nil {
+		args = append(args, *f.Blacklisted)
+		where = append(where, fmt.Sprintf("blacklisted = $%d", len(args)))
+	}
+	cond := strings.Join(where, " AND ")
+	var n int64
+	if err := t.Q.QueryRowContext(ctx, `SELECT count(*) FROM devices WHERE `+cond, args...).Scan(&n); err != nil {
+		return nil, 0, err
+	}
+	lim, off := limitOffset(f.Page)
+	args = append(args, lim, off)
+	rows, err := t.Q.QueryContext(ctx, fmt.Sprintf(`SELECT `+deviceCols+` FROM devices WHERE `+cond+` ORDER BY id LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	ds, err := collect(rows, scanDevice)
+	return ds, n, err
+}
+
+func (t *Tx) CountActiveDevices(ctx context.Context, licenseID int64) (int64, error) {
+	var n int64
+	err := t.Q.QueryRowContext(ctx, `SELECT count(*) FROM devices WHERE license_id = $1 AND active = $2`, licenseID, true).Scan(&n)
+	return n, err
+}
+
+func (t *Tx) DeactivateDevices(ctx context.Context, licenseID int64, at time.Time) error {
+	_, err := t.Q.ExecContext(ctx, `UPDATE devices SET active = $1, time_deactivated = $2, updated_at = $3 WHERE license_id = $4 AND active = $5`,
+		false, ms(at), ms(at), licenseID, true)
+	return err
+}
+
+func (t *Tx) TouchDeviceCheck(ctx context.Context, deviceID int64, at time.Time) error {
+	_, err := t.Q.ExecContext(ctx, `UPDATE devices SET last_check = $1 WHERE id = $2`, ms(at), deviceID)
+	return err
+}
+
+// ---- variables
+
+func (t *Tx) Variables(ctx context.Context, deviceID int64) ([]licensing.Variable, error) {
+	rows, err := t.Q.QueryContext(ctx, `SELECT id, device_id, name, value, created_at FROM device_variables WHERE device_id = $1 ORDER BY id`, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(s interface{ Scan(...any) error }) (licensing.Variable, error) {
+		var v licensing.Variable
+		var c int64
+		err := s.Scan(&v.ID, &v.DeviceID, &v.Name, &v.Value, &c)
+		v.CreatedAt = fromMS(c)
+		return v, err
+	})
+}
+
+func (t *Tx) UpsertVariables(ctx context.Context, deviceID int64, vars []licensing.Variable) error {
+	for i := range vars {
+		v := &vars[i]
+		err := t.Q.QueryRowContext(ctx, `INSERT INTO device_variables (device_id, name, value, created_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (device_id, name) DO UPDATE SET value = excluded.value, created_at = excluded.created_at RETURNING id`,
+			deviceID, v.Name, v.Value, ms(v.CreatedAt)).Scan(&v.ID)
+		if err != nil {
+			return err
+		}
+		v.DeviceID = deviceID
+	}
+	return nil
+}

@@ -1,0 +1,358 @@
+// Package sqlstore implements licensing.Tx over database/sql with SQL that both SQLite
+// and PostgreSQL accept. Placeholders are $1…$n, always in order of first appearance
+// (SQLite numbers named parameters by appearance). The engines differ only in what a
+// Dialect says.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/licensor/licensor/internal/licensing"
+)
+
+// Dialect is what differs between engines.
+type Dialect struct {
+	// LockSuffix is appended to the license lock query (PostgreSQL: " FOR UPDATE").
+	LockSuffix string
+	// IsDuplicate reports whether err is a unique-constraint violation.
+	IsDuplicate func(error) bool
+}
+
+// Querier is *sql.Tx or *sql.DB.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Tx implements licensing.Tx.
+type Tx struct {
+	Q Querier
+	D Dialect
+}
+
+var _ licensing.Tx = (*Tx)(nil)
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func msp(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromMSP(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+func noRows(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return licensing.ErrNoRows
+	}
+	return err
+}
+
+func (t *Tx) dup(err error) error {
+	if err != nil && t.D.IsDuplicate != nil && t.D.IsDuplicate(err) {
+		return fmt.Errorf("%w: %v", licensing.ErrDuplicate, err)
+	}
+	return err
+}
+
+func (t *Tx) insert(ctx context.Context, q string, args ...any) (int64, error) {
+	var id int64
+	err := t.Q.QueryRowContext(ctx, q+" RETURNING id", args...).Scan(&id)
+	return id, t.dup(err)
+}
+
+// mustAffect returns ErrNoRows when an update touched nothing.
+func mustAffect(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return licensing.ErrNoRows
+	}
+	return nil
+}
+
+func limitOffset(p licensing.Page) (int, int) {
+	l := p.Limit
+	if l <= 0 {
+		l = 20
+	}
+	o := p.Offset
+	if o < 0 {
+		o = 0
+	}
+	return l, o
+}
+
+// ---- companies and keys
+
+func (t *Tx) CompanyCount(ctx context.Context) (int64, error) {
+	var n int64
+	err := t.Q.QueryRowContext(ctx, `SELECT count(*) FROM companies`).Scan(&n)
+	return n, err
+}
+
+func (t *Tx) CreateCompany(ctx context.Context, c *licensing.Company) (err error) {
+	c.ID, err = t.insert(ctx, `INSERT INTO companies (name, signing_key_pem, public_key_pem, created_at) VALUES ($1, $2, $3, $4)`,
+		c.Name, c.SigningKeyPEM, c.PublicKeyPEM, ms(c.CreatedAt))
+	return err
+}
+
+func (t *Tx) Company(ctx context.Context, id int64) (licensing.Company, error) {
+	c := licensing.Company{ID: id}
+	var created int64
+	err := t.Q.QueryRowContext(ctx, `SELECT name, signing_key_pem, public_key_pem, created_at FROM companies WHERE id = $1`, id).
+		Scan(&c.Name, &c.SigningKeyPEM, &c.PublicKeyPEM, &created)
+	c.CreatedAt = fromMS(created)
+	return c, noRows(err)
+}
+
+func (t *Tx) CreateAPIKey(ctx context.Context, k *licensing.APIKey) (err error) {
+	k.ID, err = t.insert(ctx, `INSERT INTO api_keys (company_id, api_key, shared_key, read_only, revoked, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		k.CompanyID, k.Key, k.SharedKey, k.ReadOnly, k.Revoked, ms(k.CreatedAt))
+	return err
+}
+
+func (t *Tx) APIKeyByKey(ctx context.Context, key string) (licensing.APIKey, error) {
+	k := licensing.APIKey{Key: key}
+	var created int64
+	err := t.Q.QueryRowContext(ctx, `SELECT id, company_id, shared_key, read_only, revoked, created_at FROM api_keys WHERE api_key = $1`, key).
+		Scan(&k.ID, &k.CompanyID, &k.SharedKey, &k.ReadOnly, &k.Revoked, &created)
+	k.CreatedAt = fromMS(created)
+	return k, noRows(err)
+}
+
+func (t *Tx) RevokeAPIKey(ctx context.Context, companyID, id int64) error {
+	return mustAffect(t.Q.ExecContext(ctx, `UPDATE api_keys SET revoked = $1 WHERE company_id = $2 AND id = $3`, true, companyID, id))
+}
+
+func (t *Tx) CreateManagementKey(ctx context.Context, k *licensing.ManagementKey) (err error) {
+	k.ID, err = t.insert(ctx, `INSERT INTO management_keys (company_id, prefix, secret_hash, revoked, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		k.CompanyID, k.Prefix, k.SecretHash, k.Revoked, ms(k.CreatedAt))
+	return err
+}
+
+func (t *Tx) ManagementKeyByPrefix(ctx context.Context, prefix string) (licensing.ManagementKey, error) {
+	k := licensing.ManagementKey{Prefix: prefix}
+	var created int64
+	err := t.Q.QueryRowContext(ctx, `SELECT id, company_id, secret_hash, revoked, created_at FROM management_keys WHERE prefix = $1`, prefix).
+		Scan(&k.ID, &k.CompanyID, &k.SecretHash, &k.Revoked, &created)
+	k.CreatedAt = fromMS(created)
+	return k, noRows(err)
+}
+
+// ---- products and orders
+
+const productCols = `id, company_id, name, short_code, authorization_method, created_at, updated_at`
+
+func scanProduct(s interface{ Scan(...any) error }) (licensing.Product, error) {
+	var p licensing.Product
+	var c, u int64
+	err := s.Scan(&p.ID, &p.CompanyID, &p.Name, &p.ShortCode, &p.AuthorizationMethod, &c, &u)
+	p.CreatedAt, p.UpdatedAt = fromMS(c), fromMS(u)
+	return p, noRows(err)
+}
+
+func (t *Tx) CreateProduct(ctx context.Context, p *licensing.Product) (err error) {
+	p.ID, err = t.insert(ctx, `INSERT INTO products (company_id, name, short_code, authorization_method, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		p.CompanyID, p.Name, p.ShortCode, p.AuthorizationMethod, ms(p.CreatedAt), ms(p.UpdatedAt))
+	return err
+}
+
+func (t *Tx) Product(ctx context.Context, companyID, id int64) (licensing.Product, error) {
+	return scanProduct(t.Q.QueryRowContext(ctx, `SELECT `+productCols+` FROM products WHERE company_id = $1 AND id = $2`, companyID, id))
+}
+
+func (t *Tx) ProductByCode(ctx context.Context, companyID int64, code string) (licensing.Product, error) {
+	return scanProduct(t.Q.QueryRowContext(ctx, `SELECT `+productCols+` FROM products WHERE company_id = $1 AND short_code = $2`, companyID, code))
+}
+
+func (t *Tx) ListProducts(ctx context.Context, companyID int64, page licensing.Page) ([]licensing.Product, int64, error) {
+	var n int64
+	if err := t.Q.QueryRowContext(ctx, `SELECT count(*) FROM products WHERE company_id = $1`, companyID).Scan(&n); err != nil {
+		return nil, 0, err
+	}
+	l, o := limitOffset(page)
+	rows, err := t.Q.QueryContext(ctx, `SELECT `+productCols+` FROM products WHERE company_id = $1 ORDER BY id LIMIT $2 OFFSET $3`, companyID, l, o)
+	if err != nil {
+		return nil, 0, err
+	}
+	ps, err := collect(rows, scanProduct)
+	return ps, n, err
+}
+
+func (t *Tx) CreateOrder(ctx context.Context, o *licensing.Order) (err error) {
+	o.ID, err = t.insert(ctx, `INSERT INTO orders (company_id, store_id, customer_email, created_at) VALUES ($1, $2, $3, $4)`,
+		o.CompanyID, o.StoreID, o.CustomerEmail, ms(o.CreatedAt))
+	return err
+}
+
+func (t *Tx) scanOrder(row *sql.Row) (licensing.Order, error) {
+	var o licensing.Order
+	var c int64
+	err := row.Scan(&o.ID, &o.CompanyID, &o.StoreID, &o.CustomerEmail, &c)
+	o.CreatedAt = fromMS(c)
+	return o, noRows(err)
+}
+
+func (t *Tx) OrderByStoreID(ctx context.Context, companyID int64, storeID string) (licensing.Order, error) {
+	return t.scanOrder(t.Q.QueryRowContext(ctx, `SELECT id, company_id, store_id, customer_email, created_at FROM orders WHERE company_id = $1 AND store_id = $2`, companyID, storeID))
+}
+
+func (t *Tx) Order(ctx context.Context, companyID, id int64) (licensing.Order, error) {
+	return t.scanOrder(t.Q.QueryRowContext(ctx, `SELECT id, company_id, store_id, customer_email, created_at FROM orders WHERE company_id = $1 AND id = $2`, companyID, id))
+}
+
+// collect scans every row with scan and closes rows.
+func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// ---- licenses and users
+
+const licenseCols = `l.id, l.company_id, l.product_id, l.order_id, l.license_key, l.license_type, l.enabled, l.active, l.is_trial,
+	l.max_activations, l.allow_unlimited_activations, l.times_activated, l.transfer_count, l.validity_period, l.created_at, l.updated_at`
+
+func scanLicense(s interface{ Scan(...any) error }, extra ...any) (licensing.License, error) {
+	var l licensing.License
+	var key sql.NullString
+	var validity sql.NullInt64
+	var c, u int64
+	dest := append([]any{&l.ID, &l.CompanyID, &l.ProductID, &l.OrderID, &key, &l.LicenseType, &l.Enabled, &l.Active, &l.IsTrial,
+		&l.MaxActivations, &l.AllowUnlimitedActivations, &l.TimesActivated, &l.TransferCount, &validity, &c, &u}, extra...)
+	err := s.Scan(dest...)
+	l.LicenseKey = key.String
+	l.ValidityPeriod = fromMSP(validity)
+	l.CreatedAt, l.UpdatedAt = fromMS(c), fromMS(u)
+	return l, noRows(err)
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (t *Tx) CreateLicense(ctx context.Context, l *licensing.License) (err error) {
+	l.ID, err = t.insert(ctx, `INSERT INTO licenses (company_id, product_id, order_id, license_key, license_type, enabled, active, is_trial,
+		max_activations, allow_unlimited_activations, times_activated, transfer_count, validity_period, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		l.CompanyID, l.ProductID, l.OrderID, nullString(l.LicenseKey), l.LicenseType, l.Enabled, l.Active, l.IsTrial,
+		l.MaxActivations, l.AllowUnlimitedActivations, l.TimesActivated, l.TransferCount, msp(l.ValidityPeriod), ms(l.CreatedAt), ms(l.UpdatedAt))
+	return err
+}
+
+func (t *Tx) License(ctx context.Context, companyID, id int64) (licensing.License, error) {
+	return scanLicense(t.Q.QueryRowContext(ctx, `SELECT `+licenseCols+` FROM licenses l WHERE l.company_id = $1 AND l.id = $2`, companyID, id))
+}
+
+func (t *Tx) LockLicense(ctx context.Context, companyID, id int64) (licensing.License, error) {
+	return scanLicense(t.Q.QueryRowContext(ctx, `SELECT `+licenseCols+` FROM licenses l WHERE l.company_id = $1 AND l.id = $2`+t.D.LockSuffix, companyID, id))
+}
+
+func (t *Tx) UpdateLicense(ctx context.Context, l *licensing.License) error {
+	return mustAffect(t.Q.ExecContext(ctx, `UPDATE licenses SET enabled = $1, active = $2, max_activations = $3, allow_unlimited_activations = $4,
+		times_activated = $5, transfer_count = $6, validity_period = $7, updated_at = $8 WHERE company_id = $9 AND id = $10`,
+		l.Enabled, l.Active, l.MaxActivations, l.AllowUnlimitedActivations, l.TimesActivated, l.TransferCount, msp(l.ValidityPeriod), ms(l.UpdatedAt),
+		l.CompanyID, l.ID))
+}
+
+func (t *Tx) ListLicenses(ctx context.Context, companyID int64, f licensing.LicenseFilter) ([]licensing.License, int64, error) {
+	where := []string{"l.company_id = $1"}
+	args := []any{companyID}
+	if f.LicenseKey != "" {
+		args = append(args, f.LicenseKey)
+		where = append(where, fmt.Sprintf("l.license_key = $%d", len(args)))
+	}
+	if f.ProductShortCode != "" {
+		args = append(args, f.ProductShortCode)
+		where = append(where, fmt.Sprintf("l.product_id IN (SELECT id FROM products WHERE company_id = $1 AND short_code = $%d)", len(args)))
+	}
+	cond := strings.Join(where, " AND ")
+	var n int64
+	if err := t.Q.QueryRowContext(ctx, `SELECT count(*) FROM licenses l WHERE `+cond, args...).Scan(&n); err != nil {
+		return nil, 0, err
+	}
+	lim, off := limitOffset(f.Page)
+	args = append(args, lim, off)
+	rows, err := t.Q.QueryContext(ctx, fmt.Sprintf(`SELECT `+licenseCols+` FROM licenses l WHERE `+cond+` ORDER BY l.id LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	ls, err := collect(rows, func(s interface{ Scan(...any) error }) (licensing.License, error) { return scanLicense(s) })
+	return ls, n, err
+}
+
+func (t *Tx) LicensesByKey(ctx context.Context, companyID, productID int64, key string) ([]licensing.License, error) {
+	rows, err := t.Q.QueryContext(ctx, `SELECT `+licenseCols+` FROM licenses l WHERE l.company_id = $1 AND l.license_key = $2 AND l.product_id = $3 ORDER BY l.id`, companyID, key, productID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(s interface{ Scan(...any) error }) (licensing.License, error) { return scanLicense(s) })
+}
+
+func (t *Tx) LicensesByUser(ctx context.Context, companyID, productID int64, email string) ([]licensing.LicenseWithUser, error) {
+	rows, err := t.Q.QueryContext(ctx, `SELECT `+licenseCols+`, u.id, u.email, u.password_hash, u.created_at
+		FROM license_users u JOIN licenses l ON l.id = u.license_id
+		WHERE u.company_id = $1 AND u.email = $2 AND l.product_id = $3 ORDER BY l.id`, companyID, strings.ToLower(email), productID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(s interface{ Scan(...any) error }) (licensing.LicenseWithUser, error) {
+		var u licensing.LicenseUser
+		var c int64
+		l, err := scanLicense(s, &u.ID, &u.Email, &u.PasswordHash, &c)
+		u.CompanyID, u.LicenseID, u.CreatedAt = l.CompanyID, l.ID, fromMS(c)
+		return licensing.LicenseWithUser{License: l, User: u}, err
+	})
+}
+
+func (t *Tx) CreateLicenseUser(ctx context.Context, u *licensing.LicenseUser) (err error) {
+	u.ID, err = t.insert(ctx, `INSERT INTO license_users (company_id, license_id, email, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		u.CompanyID, u.LicenseID, u.Email, u.PasswordHash, ms(u.CreatedAt))
+	return err
+}
+
+func (t *Tx) LicenseUsers(ctx context.Context, licenseID int64) ([]licensing.LicenseUser, error) {
+	rows, err := t.Q.QueryContext(ctx, `SELECT id, company_id, license_id, email, password_hash, created_at FROM license_users WHERE license_id = $1 ORDER BY id`, licenseID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(s interface{ Scan(...any) error }) (licensing.LicenseUser, error) {
+		var u licensing.LicenseUser
+		var c int64
+		err := s.Scan(&u.ID, &u.CompanyID, &u.LicenseID, &u.Email, &u.PasswordHash, &c)
+		u.CreatedAt = fromMS(c)
+		return u, err
+	})
+}
