@@ -1,0 +1,113 @@
+package licenseapi
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/licensor/licensor/internal/licensing"
+)
+
+func bodyParams(t *testing.T, body string) *params {
+	t.Helper()
+	p := &params{}
+	if err := json.Unmarshal([]byte(body), &p.body); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Values are stored as JavaScript's String(v) gives them.
+func TestVariablesStringification(t *testing.T) {
+	tests := []struct{ json, want string }{
+		{`"text"`, "text"},
+		{`""`, ""},
+		{`true`, "true"},
+		{`false`, "false"},
+		{`1`, "1"},
+		{`1.50`, "1.5"},
+		{`1.0`, "1"},
+		{`-0`, "0"},
+		{`0.1`, "0.1"},
+		{`1e21`, "1e+21"},
+		{`1e20`, "100000000000000000000"},
+		{`1E-7`, "1e-7"},
+		{`0.000001`, "0.000001"},
+		{`-12.25`, "-12.25"},
+		{`9007199254740993`, "9007199254740992"},
+		{`"<&>\u2028"`, "<&>\u2028"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.json, func(t *testing.T) {
+			vs, err := bodyParams(t, `{"variables":{"v":`+tt.json+`}}`).variables()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(vs) != 1 || vs[0].Value != tt.want {
+				t.Fatalf("got %+v, want value %q", vs, tt.want)
+			}
+		})
+	}
+}
+
+func TestVariablesRejected(t *testing.T) {
+	for _, v := range []string{`{}`, `{"a":1}`, `[]`, `[1]`, `null`, `1e400`, `"a\u0000b"`} {
+		t.Run(v, func(t *testing.T) {
+			_, err := bodyParams(t, `{"variables":{"bad_one":`+v+`}}`).variables()
+			if licensing.ErrorCode(err) != licensing.EValidation {
+				t.Fatalf("err = %v, want validation_error", err)
+			}
+		})
+	}
+	for _, v := range []string{`[]`, `"x"`, `1`, `true`} {
+		t.Run("variables="+v, func(t *testing.T) {
+			_, err := bodyParams(t, `{"variables":`+v+`}`).variables()
+			if licensing.ErrorCode(err) != licensing.EValidation {
+				t.Fatalf("err = %v, want validation_error", err)
+			}
+		})
+	}
+}
+
+// JSON.parse keeps a duplicated name at its first position with its last value.
+func TestVariablesOrderAndDuplicates(t *testing.T) {
+	vs, err := bodyParams(t, `{"variables":{"b":"1","a":"2","b":"3","c":"4"}}`).variables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []licensing.VarInput{{"b", "3"}, {"a", "2"}, {"c", "4"}}
+	if len(vs) != len(want) {
+		t.Fatalf("got %+v", vs)
+	}
+	for i := range want {
+		if vs[i] != want[i] {
+			t.Fatalf("got %+v, want %+v", vs, want)
+		}
+	}
+}
+
+func TestLicenseID(t *testing.T) {
+	tests := []struct {
+		body string
+		want int64
+		ok   bool
+	}{
+		{`{}`, 0, true},
+		{`{"license_id":null}`, 0, true},
+		{`{"license_id":7}`, 7, true},
+		{`{"license_id":7.0}`, 7, true},
+		{`{"license_id":0}`, 0, false},
+		{`{"license_id":-3}`, 0, false},
+		{`{"license_id":1.5}`, 0, false},
+		{`{"license_id":"7"}`, 0, false},
+		{`{"license_id":1e300}`, 0, false},
+		{`{"license_id":true}`, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.body, func(t *testing.T) {
+			got, err := bodyParams(t, tt.body).licenseID()
+			if (err == nil) != tt.ok || got != tt.want {
+				t.Fatalf("got %d, %v; want %d ok=%v", got, err, tt.want, tt.ok)
+			}
+		})
+	}
+}
