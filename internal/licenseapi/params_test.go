@@ -74,7 +74,7 @@ func TestVariablesOrderAndDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []licensing.VarInput{{"b", "3"}, {"a", "2"}, {"c", "4"}}
+	want := []licensing.VarInput{{Name: "b", Value: "3"}, {Name: "a", Value: "2"}, {Name: "c", Value: "4"}}
 	if len(vs) != len(want) {
 		t.Fatalf("got %+v", vs)
 	}

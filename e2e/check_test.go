@@ -1,0 +1,140 @@
+package e2e
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/licensor/licensor/client"
+)
+
+func TestCheckLicense(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, shared, "license-key")
+	l := f.order(lic{maxActivations: 2, validity: "2030-01-01 00:00:00"}).Licenses[0]
+	id := f.keyID(l, "HW-Check-1")
+	a := f.activate(id)
+	c, err := f.c.CheckLicense(ctx(), checkReq(id))
+	if err != nil {
+		t.Fatal(err) // signatures verified
+	}
+	hasKeys(t, "check", c.Raw, []string{"id", "license_key", "license_active", "license_enabled", "is_expired", "device_id",
+		"validity_period", "times_activated", "max_activations", "product_details", "company", "license_signature"})
+	if c.ID != l.ID || !c.LicenseActive || !c.LicenseEnabled || c.IsExpired || c.DeviceID != a.DeviceID || c.TimesActivated != 1 || c.MaxActivations != 2 {
+		t.Errorf("check %s", c.Raw)
+	}
+	if c.ValidityPeriod == nil || *c.ValidityPeriod != "2030-01-01T00:00:00.000Z" {
+		t.Errorf("validity_period %v", c.ValidityPeriod)
+	}
+	// license_id pin and query-string booleans the SDKs send are accepted.
+	q := id.Query()
+	q.Set("license_id", fmt.Sprint(l.ID))
+	q.Set("include_expired_features", "false")
+	q.Set("sdk_ver", "e2e")
+	r, err := f.c.Do(ctx(), "GET", "check_license", q, nil)
+	if err != nil || r.Status != 200 {
+		t.Fatalf("check with extra params: %v %s", err, r.Body)
+	}
+	if err := f.c.VerifyResponse(r); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestCheckLicenseUser(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, shared, "user")
+	email := uniq("checker") + "@example.com"
+	l := f.userLicense(email, "pw-1", 1)
+	if _, err := f.c.ActivateLicense(ctx(), activateUser(f, "hw-cu", email, "pw-1")); err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.c.CheckLicense(ctx(), checkReq(userID(f, "hw-cu", email)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ID != l.ID || !c.LicenseActive {
+		t.Errorf("check %s", c.Raw)
+	}
+	// Check needs no password; a wrong username is not found.
+	_, err = f.c.CheckLicense(ctx(), checkReq(userID(f, "hw-cu", "other@example.com")))
+	wantAPIErr(t, "check unknown user", err, 400, "license_not_found")
+	_, err = f.c.CheckLicense(ctx(), checkReq(client.Identity{Product: f.product.ShortCode, HardwareID: "hw-cu"}))
+	wantAPIErr(t, "check without username", err, 400, "missing_parameters")
+}
+
+// TestCheckLicenseErrors follows the documented check order: params →
+// unknown_product → identity → license_not_found → license_not_active →
+// license_not_enabled → blacklisted → device_not_found.
+func TestCheckLicenseErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, shared, "license-key")
+	p := f.product.ShortCode
+	fresh := f.keyLicense(1) // never activated
+	freshDisabled := f.keyLicense(1)
+	f.setEnabled(freshDisabled.ID, false)
+	act := f.keyLicense(3)
+	f.activate(f.keyID(act, "hw-a"))
+	bl := f.activate(f.keyID(act, "hw-black"))
+	f.blacklist(bl.DeviceID)
+	f.activate(f.keyID(act, "hw-gone"))
+	if err := f.c.DeactivateLicense(ctx(), deactReq(f.keyID(act, "hw-gone"))); err != nil {
+		t.Fatal(err)
+	}
+	dis := f.keyLicense(2)
+	disBl := f.activate(f.keyID(dis, "hw-black"))
+	f.blacklist(disBl.DeviceID)
+	f.setEnabled(dis.ID, false)
+
+	key := func(l mlicense) string { return *l.LicenseKey }
+	for _, tc := range []struct {
+		name string
+		q    map[string]string
+		code string
+	}{
+		{"no params", map[string]string{}, "missing_parameters"},
+		{"no hardware_id", map[string]string{"product": p, "license_key": key(act)}, "missing_parameters"},
+		{"no product", map[string]string{"hardware_id": "hw-a", "license_key": key(act)}, "missing_parameters"},
+		{"missing product beats unknown key", map[string]string{"hardware_id": "hw-a", "license_key": "NOPE"}, "missing_parameters"},
+		{"unknown product", map[string]string{"product": "no-such-product", "hardware_id": "hw-a", "license_key": key(act)}, "unknown_product"},
+		{"unknown product without key", map[string]string{"product": "no-such-product", "hardware_id": "hw-a"}, "unknown_product"},
+		{"no license_key", map[string]string{"product": p, "hardware_id": "hw-a"}, "license_key_required"},
+		{"unknown key", map[string]string{"product": p, "hardware_id": "hw-a", "license_key": "NOPE-NOPE-NOPE-NOPE"}, "license_not_found"},
+		{"never activated", map[string]string{"product": p, "hardware_id": "hw-a", "license_key": key(fresh)}, "license_not_active"},
+		{"never activated and disabled", map[string]string{"product": p, "hardware_id": "hw-a", "license_key": key(freshDisabled)}, "license_not_active"},
+		{"disabled beats blacklisted", map[string]string{"product": p, "hardware_id": "hw-black", "license_key": key(dis)}, "license_not_enabled"},
+		{"blacklisted", map[string]string{"product": p, "hardware_id": "hw-black", "license_key": key(act)}, "blacklisted"},
+		{"unknown device", map[string]string{"product": p, "hardware_id": "hw-never", "license_key": key(act)}, "device_not_found"},
+		{"license_id of another license", map[string]string{"product": p, "hardware_id": "hw-a", "license_key": key(act), "license_id": fmt.Sprint(fresh.ID)}, "license_not_found"},
+		{"license_id not a number", map[string]string{"product": p, "hardware_id": "hw-a", "license_key": key(act), "license_id": "abc"}, "validation_error"},
+		{"deactivated device", map[string]string{"product": p, "hardware_id": "hw-gone", "license_key": key(act)}, "device_not_found"},
+	} {
+		q := map[string][]string{}
+		for k, v := range tc.q {
+			q[k] = []string{v}
+		}
+		r, err := f.c.Do(ctx(), "GET", "check_license", q, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantRespErr(t, tc.name, r, 400, tc.code)
+	}
+}
+
+// TestCheckExpired: a license that expires after activation is reported as
+// expired — either 400 license_expired or a signed 200 with is_expired true
+// (reference §15 open question 4 allows both).
+func TestCheckExpired(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, shared, "license-key")
+	l := f.keyLicense(1)
+	id := f.keyID(l, "hw-exp")
+	f.activate(id)
+	f.m.call("PATCH", fmt.Sprintf("/api/v1/licenses/%d/", l.ID), map[string]any{"validity_period": "2020-01-01T00:00:00Z"}, 200, nil)
+	c, err := f.c.CheckLicense(ctx(), checkReq(id))
+	if err == nil {
+		if !c.IsExpired || c.ValidityPeriod == nil || *c.ValidityPeriod != "2020-01-01T00:00:00.000Z" {
+			t.Errorf("expired check: %s", c.Raw)
+		}
+		return
+	}
+	wantAPIErr(t, "check expired", err, 400, "license_expired")
+}

@@ -1,0 +1,272 @@
+// Package e2e is a black-box suite: it builds the real licensor binary, runs it
+// on temporary SQLite databases and talks to it over HTTP like a client would.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	binary string  // path of the built licensor binary
+	shared *server // one server most tests share; each test uses its own products
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	tmp, err := os.MkdirTemp("", "licensor-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	binary = filepath.Join(tmp, "licensor")
+	build := exec.Command("go", "build", "-o", binary, "./cmd/licensor")
+	build.Dir = ".." // module root
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/licensor: %v\n%s", err, out)
+		return 1
+	}
+	shared, err = startServer(filepath.Join(tmp, "shared"))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: start shared server: %v\n", err)
+		return 1
+	}
+	code := m.Run()
+	if exit, err := shared.stop(); err != nil || exit != 0 {
+		fmt.Fprintf(os.Stderr, "e2e: shared server did not exit cleanly on SIGTERM: exit %d, %v\nstderr:\n%s\n", exit, err, shared.stderr.String())
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// creds is the JSON `licensor init --json` and `licensor company create --json` print.
+type creds struct {
+	CompanyID     int64  `json:"company_id"`
+	ManagementKey string `json:"management_key"`
+	APIKey        string `json:"api_key"`
+	SharedKey     string `json:"shared_key"`
+	PublicKey     string `json:"public_key"`
+}
+
+type server struct {
+	dir    string
+	db     string // --db value
+	addr   string
+	root   string // http://addr
+	creds  creds
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan struct{}
+	exit   int
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// cliResult is the outcome of one CLI run.
+type cliResult struct {
+	stdout, stderr string
+	exit           int
+}
+
+func runCLI(args ...string) (cliResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := cliResult{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		r.exit = ee.ExitCode()
+		err = nil
+	}
+	return r, err
+}
+
+// initDB runs `licensor init` on a fresh database in dir.
+func initDB(dir string) (string, creds, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", creds{}, err
+	}
+	db := "sqlite:" + filepath.Join(dir, "licensor.db")
+	r, err := runCLI("init", "--db", db, "--json")
+	if err != nil {
+		return "", creds{}, err
+	}
+	if r.exit != 0 {
+		return "", creds{}, fmt.Errorf("init exit %d: %s", r.exit, r.stderr)
+	}
+	c, err := parseCreds(r.stdout)
+	if err != nil {
+		return "", creds{}, fmt.Errorf("init: %v", err)
+	}
+	return db, c, nil
+}
+
+// parseCreds parses exactly one JSON object with every credential field set.
+func parseCreds(stdout string) (creds, error) {
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	dec.DisallowUnknownFields()
+	var c creds
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("stdout is not the credentials object: %v; stdout %q", err, stdout)
+	}
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); err == nil {
+		return c, fmt.Errorf("stdout holds more than one JSON value: %q", stdout)
+	}
+	if c.CompanyID <= 0 || c.ManagementKey == "" || c.APIKey == "" || c.SharedKey == "" || !strings.HasPrefix(c.PublicKey, "-----BEGIN PUBLIC KEY-----") {
+		return c, fmt.Errorf("incomplete credentials %+v", c)
+	}
+	return c, nil
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// startServer initialises a database in dir and serves it.
+func startServer(dir string) (*server, error) {
+	db, c, err := initDB(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{dir: dir, db: db, creds: c}
+	return s, s.serve()
+}
+
+// serve starts `licensor serve` on a free port and waits for /healthz.
+func (s *server) serve() error {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ { // a free port may be taken in between
+		addr, err := freePort()
+		if err != nil {
+			return err
+		}
+		s.addr, s.root = addr, "http://"+addr
+		s.stderr = &syncBuffer{}
+		s.cmd = exec.Command(binary, "serve", "--db", s.db, "--addr", addr)
+		s.cmd.Stdout = s.stderr
+		s.cmd.Stderr = s.stderr
+		if err := s.cmd.Start(); err != nil {
+			return err
+		}
+		s.done = make(chan struct{})
+		go func(cmd *exec.Cmd, done chan struct{}) {
+			err := cmd.Wait()
+			s.exit = 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				s.exit = ee.ExitCode()
+				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+					s.exit = 128 + int(ws.Signal())
+				}
+			} else if err != nil {
+				s.exit = -1
+			}
+			close(done)
+		}(s.cmd, s.done)
+		if lastErr = s.waitHealthy(15 * time.Second); lastErr == nil {
+			return nil
+		}
+		s.stop()
+	}
+	return lastErr
+}
+
+func (s *server) waitHealthy(limit time.Duration) error {
+	hc := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.done:
+			return fmt.Errorf("serve exited with %d before /healthz answered; output:\n%s", s.exit, s.stderr.String())
+		default:
+		}
+		resp, err := hc.Get(s.root + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("/healthz not 200 after %v; output:\n%s", limit, s.stderr.String())
+}
+
+// stop sends SIGTERM and waits for the exit code.
+func (s *server) stop() (int, error) {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0, nil
+	}
+	select {
+	case <-s.done:
+		return s.exit, nil
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+		return s.exit, nil
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		return s.exit, errors.New("no exit within 10s of SIGTERM; killed")
+	}
+}
+
+// newServer starts a server of its own for one test.
+func newServer(t *testing.T) *server {
+	t.Helper()
+	s, err := startServer(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if exit, err := s.stop(); err != nil || exit != 0 {
+			t.Errorf("server exit %d on SIGTERM (%v); output:\n%s", exit, err, s.stderr.String())
+		}
+	})
+	return s
+}
