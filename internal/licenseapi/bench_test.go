@@ -1,0 +1,71 @@
+package licenseapi_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/licensor/licensor/internal/signing"
+)
+
+// Benchmarks of whole License API requests through the handler (no network), next to
+// the cost of one RSA-2048 signature, their natural bound. Compare as ratios:
+//
+//	go test -run XXX -bench . ./internal/licenseapi/
+func BenchmarkRSASign(b *testing.B) {
+	priv, _, err := signing.Generate(signing.RSA2048)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := signing.Parse(priv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := []byte(`[{"variable":"a","value":"1","device_id":1,"created_at":1}]`)
+	for b.Loop() {
+		if _, err := s.Sign(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchFixture(b *testing.B) *fixture {
+	t := &testing.T{}
+	f := newFixture(t)
+	f.t = t
+	if w := f.do("POST", "/api/v4/activate_license", activateBody, nil); w.Code != 200 {
+		b.Fatalf("activate: %d %s", w.Code, w.Body)
+	}
+	return f
+}
+
+func BenchmarkTrackChanging(b *testing.B) {
+	f := benchFixture(b)
+	i := 0
+	for b.Loop() {
+		i++
+		w := f.do("POST", "/api/v4/track_device_variables", fmt.Sprintf(`{"hardware_id":"hw-1","product":"app","license_key":"KEY-1","variables":{"n":%d}}`, i), nil)
+		if w.Code != 200 {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
+}
+
+func BenchmarkTrackSteady(b *testing.B) {
+	f := benchFixture(b)
+	for b.Loop() {
+		w := f.do("POST", "/api/v4/track_device_variables", `{"hardware_id":"hw-1","product":"app","license_key":"KEY-1","variables":{"n":1}}`, nil)
+		if w.Code != 200 {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
+}
+
+func BenchmarkCheck(b *testing.B) {
+	f := benchFixture(b)
+	for b.Loop() {
+		w := f.do("GET", "/api/v4/check_license?hardware_id=hw-1&product=app&license_key=KEY-1", "", nil)
+		if w.Code != 200 {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
+}
