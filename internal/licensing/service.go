@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -89,6 +90,13 @@ func (s *Service) resolve(ctx context.Context, tx Tx, companyID int64, id Identi
 		cands, err := tx.LicensesByUser(ctx, companyID, p.ID, id.Username)
 		if err != nil {
 			return r, fmt.Errorf("licenses by user: %w", err)
+		}
+		// Clients may send a username with a "|suffix" (reference §6.1); the user is the
+		// part before it.
+		if base, _, cut := strings.Cut(id.Username, "|"); len(cands) == 0 && cut && base != "" {
+			if cands, err = tx.LicensesByUser(ctx, companyID, p.ID, base); err != nil {
+				return r, fmt.Errorf("licenses by user: %w", err)
+			}
 		}
 		var ls []License
 		var us []LicenseUser
