@@ -77,6 +77,7 @@ type server struct {
 	stderr *syncBuffer
 	done   chan struct{}
 	exit   int
+	args   []string // extra `serve` flags
 }
 
 type syncBuffer struct {
@@ -185,7 +186,7 @@ func (s *server) serve() error {
 		}
 		s.addr, s.root = addr, "http://"+addr
 		s.stderr = &syncBuffer{}
-		s.cmd = exec.Command(binary, "serve", "--db", s.db, "--addr", addr)
+		s.cmd = exec.Command(binary, append([]string{"serve", "--db", s.db, "--addr", addr}, s.args...)...)
 		s.cmd.Stdout = s.stderr
 		s.cmd.Stderr = s.stderr
 		if err := s.cmd.Start(); err != nil {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/licensor/licensor/internal/licenseapi"
 	"github.com/licensor/licensor/internal/licensing"
 	"github.com/licensor/licensor/internal/server"
 	"github.com/licensor/licensor/internal/sqlite"
@@ -26,7 +27,7 @@ const defaultDB = "sqlite:licensor-data/licensor.db"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "licensor:", err)
 		os.Exit(1)
 	}
@@ -105,15 +106,26 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs, db := newFlags("serve")
 	addr := fs.String("addr", env("LICENSOR_ADDR", ":8080"), "listen address HOST:PORT")
 	keyAlg := fs.String("signing-key", "rsa-2048", "signing key algorithm when serve initialises an empty database (rsa-2048 or ecdsa-p256)")
+	d := licensing.DefaultLimits
+	var lim licensing.Limits
+	fs.IntVar(&lim.MaxVariableName, "max-variable-name", d.MaxVariableName, "longest variable name, in characters")
+	fs.IntVar(&lim.MaxVariableValue, "max-variable-value", d.MaxVariableValue, "longest variable value, in characters")
+	fs.IntVar(&lim.MaxVariablesPerCall, "max-variables-per-request", d.MaxVariablesPerCall, "most variables in one request")
+	fs.IntVar(&lim.MaxVariablesPerDevice, "max-variables-per-device", d.MaxVariablesPerDevice, "most variables one device may hold")
+	maxBody := fs.Int64("max-body", licenseapi.DefaultMaxBody, "largest request body in bytes (larger: 413)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if lim.MaxVariableName < 1 || lim.MaxVariableValue < 1 || lim.MaxVariablesPerCall < 1 || lim.MaxVariablesPerDevice < 1 || *maxBody < 1 {
+		return errors.New("limits must be positive")
+	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	svc, closeStore, err := openService(ctx, *db, log)
+	st, err := openStore(ctx, *db)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer st.Close()
+	svc := licensing.NewService(st, licensing.WithLogger(log), licensing.WithLimits(lim))
 	ok, err := svc.Initialised(ctx)
 	if err != nil {
 		return err
@@ -133,7 +145,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log.Info("licensor listening", "addr", ln.Addr().String(), "db", redactURL(*db))
-	return server.New(svc, server.Config{Log: log}).Serve(ctx, ln)
+	return server.New(svc, server.Config{Log: log, MaxBody: *maxBody}).Serve(ctx, ln)
 }
 
 // redactURL drops any password from a database URL before it is logged.

@@ -21,6 +21,7 @@ type Config struct {
 	Log           *slog.Logger
 	ProbeInterval time.Duration // how often /healthz's database probe runs
 	ShutdownGrace time.Duration // how long SIGTERM waits for in-flight requests
+	MaxBody       int64         // largest License API request body (0: the default)
 }
 
 // Server is licensor's HTTP server.
@@ -46,7 +47,7 @@ func New(svc *licensing.Service, cfg Config) *Server {
 	return &Server{
 		svc:     svc,
 		cfg:     cfg,
-		license: licenseapi.New(svc, licenseapi.Config{Log: cfg.Log}),
+		license: licenseapi.New(svc, licenseapi.Config{Log: cfg.Log, MaxBody: cfg.MaxBody}),
 		manage:  manageapi.New(svc, cfg.Log),
 	}
 }
