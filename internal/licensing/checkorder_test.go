@@ -2,6 +2,7 @@ package licensing_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/licensor/licensor/internal/licensing"
 )
@@ -267,6 +268,18 @@ func TestDeviceScopedCheckOrder(t *testing.T) {
 			e.activate(userID(p.ShortCode, "a@example.com", "pw", hw))
 			return userID(p.ShortCode, "A@Example.COM", "", hw)
 		}},
+		{"ok, username with a |suffix", "", func(e *env, hw string) licensing.Identity {
+			p := e.product(user)
+			e.userLicense(p.ShortCode, "a@example.com", "pw", 1)
+			e.activate(userID(p.ShortCode, "a@example.com|sso-1", "pw", hw))
+			return userID(p.ShortCode, "a@example.com|other", "", hw)
+		}},
+		{"username with only a |suffix", licensing.ELicenseNotFound, func(e *env, hw string) licensing.Identity {
+			p := e.product(user)
+			e.userLicense(p.ShortCode, "a@example.com", "pw", 1)
+			e.activate(userID(p.ShortCode, "a@example.com", "pw", hw))
+			return userID(p.ShortCode, "|a@example.com", "", hw)
+		}},
 		{"ok, disabled license's re-enabled", "", func(e *env, hw string) licensing.Identity {
 			p := e.product(key)
 			k := e.uniq("K")
@@ -303,5 +316,45 @@ func TestDeviceScopedCheckOrder(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	e := newEnv(t)
+	p := e.product(licensing.AuthUser)
+	l := e.userLicense(p.ShortCode, "u@example.com", "pw", 2)
+	st := e.activate(userID(p.ShortCode, "u@example.com", "pw", "hw"), licensing.VarInput{Name: "v", Value: "1"})
+	if st.Device.LastCheck != nil {
+		t.Errorf("last_check %v before any check", st.Device.LastCheck)
+	}
+
+	e.clock.Advance(time.Minute)
+	at := e.clock.Now()
+	chk, err := e.svc.Check(e.ctx, e.cid, userID(p.ShortCode, "u@example.com", "", "hw"))
+	wantCode(t, err, "")
+	if chk.License.ID != l.ID || chk.Product.ID != p.ID || chk.Order.ID != l.OrderID || chk.Device.ID != st.Device.ID {
+		t.Errorf("check answered license %d product %d order %d device %d, want %d %d %d %d",
+			chk.License.ID, chk.Product.ID, chk.Order.ID, chk.Device.ID, l.ID, p.ID, l.OrderID, st.Device.ID)
+	}
+	if chk.User == nil || chk.User.Email != "u@example.com" || chk.License.TimesActivated != 1 || !chk.License.Active {
+		t.Errorf("check answered user %+v times_activated %d active %v", chk.User, chk.License.TimesActivated, chk.License.Active)
+	}
+	if chk.Device.LastCheck == nil || !chk.Device.LastCheck.Equal(at) {
+		t.Errorf("answered last_check %v, want %v", chk.Device.LastCheck, at)
+	}
+	if d := e.device(l.ID, "hw"); d.LastCheck == nil || !d.LastCheck.Equal(at) {
+		t.Errorf("stored last_check %v, want %v", d.LastCheck, at)
+	}
+	if got := e.lic(l.ID).TimesActivated; got != 1 {
+		t.Errorf("check changed times_activated to %d", got)
+	}
+
+	// Variables stay with the device across deactivation and re-activation.
+	e.deactivate(userID(p.ShortCode, "u@example.com", "", "hw"))
+	e.activate(userID(p.ShortCode, "u@example.com", "pw", "hw"))
+	vs, err := e.svc.GetVariables(e.ctx, e.cid, userID(p.ShortCode, "u@example.com", "", "hw"))
+	wantCode(t, err, "")
+	if len(vs) != 1 || vs[0].Name != "v" || vs[0].Value != "1" || !vs[0].CreatedAt.Equal(t0) {
+		t.Errorf("variables after re-activation %+v, want v=1 from %v", vs, t0)
 	}
 }

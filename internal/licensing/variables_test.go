@@ -122,6 +122,16 @@ func TestTrackVariables(t *testing.T) {
 	if got := e.lic(l.ID).TimesActivated; got != 1 {
 		t.Errorf("times_activated %d, want 1", got)
 	}
+
+	// Times are kept to the millisecond, and the answer shows what was stored.
+	e.clock.Advance(1500*time.Microsecond + 7)
+	out, err = e.svc.TrackVariables(e.ctx, e.cid, id, vin("ms", "1"))
+	wantCode(t, err, "")
+	all, err = e.svc.GetVariables(e.ctx, e.cid, id)
+	wantCode(t, err, "")
+	if last := all[len(all)-1]; last.Name != "ms" || !last.CreatedAt.Equal(out[0].CreatedAt) || out[0].CreatedAt.Nanosecond()%int(time.Millisecond) != 0 {
+		t.Errorf("answered created_at %v, stored %v: want the same, whole milliseconds", out[0].CreatedAt, last.CreatedAt)
+	}
 }
 
 // TestVariableLimits sends limit-breaking variables through every call that stores
