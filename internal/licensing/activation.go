@@ -71,6 +71,7 @@ func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateReq
 		if !seatTaken {
 			d.Active = true
 			d.TimeActivated = &now
+			d.TimeDeactivated = nil
 		}
 		if found {
 			err = tx.UpdateDevice(ctx, &d)

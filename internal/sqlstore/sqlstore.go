@@ -324,7 +324,7 @@ func (t *Tx) LicensesByKey(ctx context.Context, companyID, productID int64, key 
 func (t *Tx) LicensesByUser(ctx context.Context, companyID, productID int64, email string) ([]licensing.LicenseWithUser, error) {
 	rows, err := t.Q.QueryContext(ctx, `SELECT `+licenseCols+`, u.id, u.email, u.password_hash, u.created_at
 		FROM license_users u JOIN licenses l ON l.id = u.license_id
-		WHERE u.company_id = $1 AND u.email = $2 AND l.product_id = $3 ORDER BY l.id`, companyID, strings.ToLower(email), productID)
+		WHERE u.company_id = $1 AND u.email = $2 AND l.product_id = $3 ORDER BY l.id`, companyID, strings.ToLower(strings.TrimSpace(email)), productID)
 	if err != nil {
 		return nil, err
 	}
