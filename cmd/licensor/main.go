@@ -94,12 +94,12 @@ func openStore(ctx context.Context, url string) (licensing.Store, error) {
 	return nil, fmt.Errorf("unsupported database URL %q (want sqlite:PATH)", url)
 }
 
-func openService(ctx context.Context, url string, log *slog.Logger) (*licensing.Service, func(), error) {
+func openService(ctx context.Context, url string, opts ...licensing.Option) (*licensing.Service, func(), error) {
 	st, err := openStore(ctx, url)
 	if err != nil {
 		return nil, nil, err
 	}
-	return licensing.NewService(st, licensing.WithLogger(log)), func() { st.Close() }, nil
+	return licensing.NewService(st, opts...), func() { st.Close() }, nil
 }
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
@@ -120,12 +120,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return errors.New("limits must be positive")
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	st, err := openStore(ctx, *db)
+	svc, closeStore, err := openService(ctx, *db, licensing.WithLogger(log), licensing.WithLimits(lim))
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	svc := licensing.NewService(st, licensing.WithLogger(log), licensing.WithLimits(lim))
+	defer closeStore()
 	ok, err := svc.Initialised(ctx)
 	if err != nil {
 		return err
@@ -175,7 +174,7 @@ func cmdInit(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	svc, closeStore, err := openService(ctx, *db, slog.Default())
+	svc, closeStore, err := openService(ctx, *db)
 	if err != nil {
 		return err
 	}
@@ -201,7 +200,7 @@ func cmdCompanyCreate(ctx context.Context, args []string, stdout io.Writer) erro
 	if *name == "" {
 		return errors.New("--name is required")
 	}
-	svc, closeStore, err := openService(ctx, *db, slog.Default())
+	svc, closeStore, err := openService(ctx, *db)
 	if err != nil {
 		return err
 	}
@@ -220,7 +219,7 @@ func cmdPublicKey(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	svc, closeStore, err := openService(ctx, *db, slog.Default())
+	svc, closeStore, err := openService(ctx, *db)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,8 @@ type Handler struct {
 	now     func() time.Time
 	maxBody int64
 	routes  map[string]route
-	signers sync.Map // company id → *signing.Signer; keys never change once made
+	handler http.Handler // serve behind panic recovery
+	signers sync.Map     // company id → *signing.Signer; keys never change once made
 }
 
 type route struct {
@@ -72,12 +73,13 @@ func New(svc *licensing.Service, c Config) *Handler {
 		"track_device_variables": {http.MethodPost, true, h.track},
 		"get_device_variables":   {http.MethodGet, false, h.getVariables},
 	}
+	h.handler = httpkit.Recover(h.log, http.HandlerFunc(h.serve), h.writeError)
 	return h
 }
 
 // ServeHTTP routes, authenticates, decodes and answers one request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	httpkit.Recover(h.log, http.HandlerFunc(h.serve), h.writeError).ServeHTTP(w, r)
+	h.handler.ServeHTTP(w, r)
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {

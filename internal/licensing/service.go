@@ -82,10 +82,10 @@ func (s *Service) resolve(ctx context.Context, tx Tx, companyID int64, id Identi
 
 	if p.AuthorizationMethod == AuthUser {
 		if id.Username == "" {
-			return r, missingParameters("username")
+			return r, MissingParameters("username")
 		}
 		if checkPassword && id.Password == "" {
-			return r, missingParameters("password")
+			return r, MissingParameters("password")
 		}
 		cands, err := tx.LicensesByUser(ctx, companyID, p.ID, id.Username)
 		if err != nil {
@@ -193,16 +193,8 @@ func (s *Service) deviceScoped(ctx context.Context, tx Tx, companyID int64, id I
 	return r, d, nil
 }
 
-func missingParameters(names ...string) *Error {
-	msg := "Some parameters are missing in the request: "
-	for i, n := range names {
-		if i > 0 {
-			msg += ", "
-		}
-		msg += n
-	}
-	return &Error{Code: EMissingParameters, Message: msg, Field: names[0]}
-}
-
 // MissingParameters is the documented error for absent required fields.
-func MissingParameters(names ...string) *Error { return missingParameters(names...) }
+func MissingParameters(names ...string) *Error {
+	return &Error{Code: EMissingParameters, Field: names[0],
+		Message: "Some parameters are missing in the request: " + strings.Join(names, ", ")}
+}

@@ -27,9 +27,10 @@ const maxBody = 1 << 20
 
 // Handler serves /api/v1/.
 type Handler struct {
-	svc    *licensing.Service
-	log    *slog.Logger
-	routes *http.ServeMux
+	svc     *licensing.Service
+	log     *slog.Logger
+	routes  *http.ServeMux
+	handler http.Handler // serve behind panic recovery
 }
 
 type companyKey struct{}
@@ -64,6 +65,7 @@ func New(svc *licensing.Service, log *slog.Logger) *Handler {
 	} {
 		h.routes.Handle(pattern, h.wrap(fn))
 	}
+	h.handler = httpkit.Recover(h.log, http.HandlerFunc(h.serve), h.writeError)
 	return h
 }
 
@@ -72,7 +74,7 @@ var methods = []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.M
 // ServeHTTP answers unknown paths with 404 and known paths with the wrong method with
 // 405, both in the API's JSON error shape.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	httpkit.Recover(h.log, http.HandlerFunc(h.serve), h.writeError).ServeHTTP(w, r)
+	h.handler.ServeHTTP(w, r)
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
