@@ -128,7 +128,7 @@ func (s *Service) Deactivate(ctx context.Context, companyID int64, id Identity, 
 		return err
 	}
 	return s.store.Write(ctx, func(tx Tx) error {
-		r, d, err := s.deviceScoped(ctx, tx, companyID, id)
+		r, d, err := s.lockedDevice(ctx, tx, companyID, id)
 		if err != nil {
 			return err
 		}
@@ -137,10 +137,7 @@ func (s *Service) Deactivate(ctx context.Context, companyID int64, id Identity, 
 				return err
 			}
 		}
-		l, err := tx.LockLicense(ctx, companyID, r.License.ID)
-		if err != nil {
-			return fmt.Errorf("lock license: %w", err)
-		}
+		l := r.License
 		now := s.Now()
 		d.Active = false
 		d.TimeDeactivated = &now

@@ -425,6 +425,13 @@ func (s *Service) SetBlacklisted(ctx context.Context, companyID, id int64, on bo
 		if err != nil {
 			return notFoundOr(err, "device")
 		}
+		// Every writer of a device row holds its license: lock, then re-read.
+		if _, err := tx.LockLicense(ctx, companyID, d.LicenseID); err != nil {
+			return fmt.Errorf("lock license: %w", err)
+		}
+		if d, err = tx.Device(ctx, companyID, id); err != nil {
+			return fmt.Errorf("device: %w", err)
+		}
 		d.Blacklisted = on
 		d.UpdatedAt = s.Now()
 		return tx.UpdateDevice(ctx, &d)

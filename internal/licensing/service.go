@@ -168,9 +168,24 @@ func preferActive(ctx context.Context, tx Tx, ls []License, hardwareID string) (
 // deviceScoped resolves an identity to its active device, in the documented order:
 // … → license_not_active → license_not_enabled → blacklisted → device_not_found.
 func (s *Service) deviceScoped(ctx context.Context, tx Tx, companyID int64, id Identity) (resolved, Device, error) {
+	return s.deviceScopedLock(ctx, tx, companyID, id, false)
+}
+
+// lockedDevice is deviceScoped for writers: it locks the license first, so the checks
+// and the device row it returns cannot change before the transaction ends.
+func (s *Service) lockedDevice(ctx context.Context, tx Tx, companyID int64, id Identity) (resolved, Device, error) {
+	return s.deviceScopedLock(ctx, tx, companyID, id, true)
+}
+
+func (s *Service) deviceScopedLock(ctx context.Context, tx Tx, companyID int64, id Identity, lock bool) (resolved, Device, error) {
 	r, err := s.resolve(ctx, tx, companyID, id, false)
 	if err != nil {
 		return r, Device{}, err
+	}
+	if lock {
+		if r.License, err = tx.LockLicense(ctx, companyID, r.License.ID); err != nil {
+			return r, Device{}, fmt.Errorf("lock license: %w", err)
+		}
 	}
 	if !r.License.Active {
 		return r, Device{}, Errorf(ELicenseNotActive, "The license is not active")

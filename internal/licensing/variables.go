@@ -60,7 +60,7 @@ func (s *Service) TrackVariables(ctx context.Context, companyID int64, id Identi
 		return out, err
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
-		_, d, err := s.deviceScoped(ctx, tx, companyID, id)
+		_, d, err := s.lockedDevice(ctx, tx, companyID, id)
 		if err != nil {
 			return err
 		}
