@@ -45,6 +45,9 @@ func (s *Service) createCompany(ctx context.Context, name, keyAlg string, first 
 	}
 	var cr Credentials
 	err = s.store.Write(ctx, func(tx Tx) error {
+		if err := tx.LockTenants(ctx); err != nil {
+			return fmt.Errorf("lock tenants: %w", err)
+		}
 		n, err := tx.CompanyCount(ctx)
 		if err != nil {
 			return fmt.Errorf("count companies: %w", err)

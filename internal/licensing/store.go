@@ -20,6 +20,9 @@ type Store interface {
 // missing row return ErrNoRows; writes rejected by a unique constraint return ErrDuplicate.
 // Every lookup that takes a companyID only ever returns rows of that company.
 type Tx interface {
+	// LockTenants serialises company creation (two instances initialising one empty
+	// database must not both create a first company).
+	LockTenants(ctx context.Context) error
 	CompanyCount(ctx context.Context) (int64, error)
 	CreateCompany(ctx context.Context, c *Company) error
 	Company(ctx context.Context, id int64) (Company, error)

@@ -124,27 +124,15 @@ func ParseURL(u string) (string, Options, error) {
 }
 
 func (s *Store) Read(ctx context.Context, fn func(licensing.Tx) error) error {
-	return run(ctx, s.r, &sql.TxOptions{ReadOnly: true}, fn)
+	return sqlstore.Run(ctx, s.r, &sql.TxOptions{ReadOnly: true}, dialect, fn)
 }
 
 func (s *Store) Write(ctx context.Context, fn func(licensing.Tx) error) error {
-	return run(ctx, s.w, nil, fn)
+	return sqlstore.Run(ctx, s.w, nil, dialect, fn)
 }
 
-func run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(licensing.Tx) error) error {
-	tx, err := db.BeginTx(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
-	}
-	if err := fn(&sqlstore.Tx{Q: tx, D: dialect}); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
-}
+// DB is the writer connection (copy and tests).
+func (s *Store) DB() *sql.DB { return s.w }
 
 func (s *Store) Ping(ctx context.Context) error {
 	var one int

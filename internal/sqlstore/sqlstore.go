@@ -19,6 +19,9 @@ import (
 type Dialect struct {
 	// LockSuffix is appended to the license lock query (PostgreSQL: " FOR UPDATE").
 	LockSuffix string
+	// LockTenantsSQL takes a transaction-scoped lock serialising company creation
+	// (empty where a write transaction is already exclusive).
+	LockTenantsSQL string
 	// IsDuplicate reports whether err is a unique-constraint violation.
 	IsDuplicate func(error) bool
 }
@@ -37,6 +40,22 @@ type Tx struct {
 }
 
 var _ licensing.Tx = (*Tx)(nil)
+
+// Run runs fn in one transaction on db, committing when it returns nil.
+func Run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, d Dialect, fn func(licensing.Tx) error) error {
+	tx, err := db.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(&Tx{Q: tx, D: d}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
@@ -105,6 +124,14 @@ func limitOffset(p licensing.Page) (int, int) {
 }
 
 // ---- companies and keys
+
+func (t *Tx) LockTenants(ctx context.Context) error {
+	if t.D.LockTenantsSQL == "" {
+		return nil
+	}
+	_, err := t.Q.ExecContext(ctx, t.D.LockTenantsSQL)
+	return err
+}
 
 func (t *Tx) CompanyCount(ctx context.Context) (int64, error) {
 	var n int64

@@ -1,0 +1,90 @@
+// Package postgres is the Store for running several licensor instances on one
+// PostgreSQL database: pgx v5 with a connection pool, row locks instead of SQLite's
+// single writer, migrations applied under an advisory lock.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/licensor/licensor/internal/licensing"
+	"github.com/licensor/licensor/internal/migrate"
+	"github.com/licensor/licensor/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Lock keys for pg_advisory_xact_lock: arbitrary constants private to licensor.
+const (
+	migrationLock = 0x6c6963656e736f72 // "licensor"
+	tenantLock    = 0x6c6963656e736f73
+)
+
+var dialect = sqlstore.Dialect{
+	LockSuffix:     " FOR UPDATE",
+	LockTenantsSQL: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", tenantLock),
+	IsDuplicate: func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && pe.Code == "23505" // unique_violation
+	},
+}
+
+// Store is a licensing.Store on PostgreSQL.
+type Store struct {
+	pool *pgxpool.Pool
+	db   *sql.DB
+}
+
+// Open connects to url (postgres://…; pool settings such as pool_max_conns are read
+// from it, see pgxpool.ParseConfig) and applies pending migrations.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	s := &Store{pool: pool, db: stdlib.OpenDBFromPool(pool)}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Migrate applies pending migrations; concurrent callers wait on one advisory lock.
+func (s *Store) Migrate(ctx context.Context) error {
+	return migrate.Apply(ctx, s.db, migrations, "migrations", func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLock))
+		return err
+	})
+}
+
+// DB is the underlying database (copy and tests).
+func (s *Store) DB() *sql.DB { return s.db }
+
+func (s *Store) Read(ctx context.Context, fn func(licensing.Tx) error) error {
+	return sqlstore.Run(ctx, s.db, &sql.TxOptions{ReadOnly: true}, dialect, fn)
+}
+
+func (s *Store) Write(ctx context.Context, fn func(licensing.Tx) error) error {
+	return sqlstore.Run(ctx, s.db, nil, dialect, fn)
+}
+
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+func (s *Store) Close() error {
+	err := s.db.Close()
+	s.pool.Close()
+	return err
+}
