@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/licensor/licensor/internal/copydb"
 	"github.com/licensor/licensor/internal/licenseapi"
 	"github.com/licensor/licensor/internal/licensing"
 	"github.com/licensor/licensor/internal/postgres"
@@ -42,6 +44,7 @@ commands:
   company create --name N    create a further company (tenant) with its own keys
   public-key [--company ID]  print the PEM public key client apps pin
   migrate                    apply pending schema migrations and exit
+  copy --from URL --to URL   move a whole installation into a new, empty database
 
 common flags: --db URL (env LICENSOR_DB, default ` + defaultDB + `)`
 
@@ -63,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdPublicKey(ctx, args[1:], stdout)
 	case "migrate":
 		return cmdMigrate(ctx, args[1:], stdout)
+	case "copy":
+		return cmdCopy(ctx, args[1:], stdout)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -92,7 +97,7 @@ func openStore(ctx context.Context, url string) (licensing.Store, error) {
 			return nil, err
 		}
 		return sqlite.Open(ctx, path, opts)
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+	case isPostgres(url):
 		return postgres.Open(ctx, url)
 	}
 	return nil, fmt.Errorf("unsupported database URL %q (want sqlite:PATH or postgres://…)", redactURL(url))
@@ -249,4 +254,39 @@ func cmdMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	defer st.Close()
 	fmt.Fprintln(stdout, "licensor: schema is up to date")
 	return nil
+}
+
+func cmdCopy(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("copy", flag.ContinueOnError)
+	from := fs.String("from", "", "source database URL (e.g. sqlite:licensor-data/licensor.db)")
+	to := fs.String("to", "", "target database URL, empty (e.g. postgres://…)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *from == "" || *to == "" {
+		return errors.New("usage: licensor copy --from URL --to URL")
+	}
+	src, err := openStore(ctx, *from)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	defer src.Close()
+	dst, err := openStore(ctx, *to)
+	if err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	defer dst.Close()
+	type dber interface{ DB() *sql.DB }
+	counts, err := copydb.Copy(ctx, src.(dber).DB(), copydb.Target{DB: dst.(dber).DB(), Postgres: isPostgres(*to)})
+	if err != nil {
+		return err
+	}
+	for _, t := range copydb.Tables {
+		fmt.Fprintf(stdout, "%-17s %d rows\n", t.Name(), counts[t.Name()])
+	}
+	return nil
+}
+
+func isPostgres(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
 }
