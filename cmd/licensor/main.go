@@ -121,12 +121,17 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&lim.MaxVariableValue, "max-variable-value", d.MaxVariableValue, "longest variable value, in characters")
 	fs.IntVar(&lim.MaxVariablesPerCall, "max-variables-per-request", d.MaxVariablesPerCall, "most variables in one request")
 	fs.IntVar(&lim.MaxVariablesPerDevice, "max-variables-per-device", d.MaxVariablesPerDevice, "most variables one device may hold")
+	proxies := fs.String("trusted-proxies", env("LICENSOR_TRUSTED_PROXIES", ""), "comma-separated CIDRs of load balancers whose X-Forwarded-For gives the client's address")
 	maxBody := fs.Int64("max-body", licenseapi.DefaultMaxBody, "largest request body in bytes (larger: 413)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if lim.MaxVariableName < 1 || lim.MaxVariableValue < 1 || lim.MaxVariablesPerCall < 1 || lim.MaxVariablesPerDevice < 1 || *maxBody < 1 {
 		return errors.New("limits must be positive")
+	}
+	trustedProxies, err := server.ParseTrustedProxies(*proxies)
+	if err != nil {
+		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	svc, closeStore, err := openService(ctx, *db, licensing.WithLogger(log), licensing.WithLimits(lim))
@@ -153,7 +158,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log.Info("licensor listening", "addr", ln.Addr().String(), "db", redactURL(*db))
-	return server.New(svc, server.Config{Log: log, MaxBody: *maxBody}).Serve(ctx, ln)
+	return server.New(svc, server.Config{Log: log, MaxBody: *maxBody, TrustedProxies: trustedProxies}).Serve(ctx, ln)
 }
 
 // redactURL drops any password from a database URL before it is logged.

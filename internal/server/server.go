@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,8 @@ type Config struct {
 	ProbeInterval time.Duration // how often /healthz's database probe runs
 	ShutdownGrace time.Duration // how long SIGTERM waits for in-flight requests
 	MaxBody       int64         // largest License API request body (0: the default)
+	// TrustedProxies are the load balancers whose X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is licensor's HTTP server.
@@ -61,7 +64,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.license.WriteError(w, r, licensing.Errorf(licensing.ENotFound, "API path %s does not exist", r.URL.Path))
 	})
-	return mux
+	return realIP(s.cfg.TrustedProxies, mux)
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
