@@ -45,6 +45,7 @@ commands:
   public-key [--company ID]  print the PEM public key client apps pin
   migrate                    apply pending schema migrations and exit
   copy --from URL --to URL   move a whole installation into a new, empty database
+  bench                      drive a License API load against a running licensor
 
 common flags: --db URL (env LICENSOR_DB, default ` + defaultDB + `)`
 
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdMigrate(ctx, args[1:], stdout)
 	case "copy":
 		return cmdCopy(ctx, args[1:], stdout)
+	case "bench":
+		return cmdBench(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
