@@ -1,0 +1,241 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/licensor/licensor/internal/licensing"
+)
+
+var txTests = []test{
+	{"Ping", testPing},
+	{"ReadSeesCommittedWrites", testReadSeesCommitted},
+	{"ErrorRollsBackEverything", testRollback},
+	{"PanicRollsBackAndReleases", testPanicRollback},
+	{"ReadIsReadOnly", testReadOnly},
+	{"CancelledContext", testCancelledContext},
+}
+
+func testPing(t *testing.T, e *env) {
+	if err := e.st.Ping(e.ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
+
+func testReadSeesCommitted(t *testing.T, e *env) {
+	tn := e.tenant("a")
+	cid := tn.Company.ID
+	for i := range 3 {
+		l := tn.License
+		l.TimesActivated, l.UpdatedAt = int64(i+1), at(100+i)
+		e.write(func(tx licensing.Tx) error { return tx.UpdateLicense(e.ctx, &l) })
+		equal(t, "license read after commit", e.getLicense(cid, l.ID), l)
+		p := e.product(cid, e.uniq("p"), licensing.AuthLicenseKey)
+		var got licensing.Product
+		e.read(func(tx licensing.Tx) (err error) { got, err = tx.ProductByCode(e.ctx, cid, p.ShortCode); return err })
+		equal(t, "product read after commit", got, p)
+	}
+}
+
+var errBoom = errors.New("boom")
+
+// testRollback: a Write whose fn fails leaves no trace of anything it did, while it
+// ran it saw its own writes, and its error comes back to the caller.
+func testRollback(t *testing.T, e *env) {
+	a := e.tenant("a")
+	cid := a.Company.ID
+	var newKey string
+	err := e.st.Write(e.ctx, func(tx licensing.Tx) error {
+		c := licensing.Company{Name: "doomed", CreatedAt: at(1)}
+		if err := tx.CreateCompany(e.ctx, &c); err != nil {
+			return err
+		}
+		k := licensing.APIKey{CompanyID: cid, Key: "doomed-key", SharedKey: "s", CreatedAt: at(1)}
+		if err := tx.CreateAPIKey(e.ctx, &k); err != nil {
+			return err
+		}
+		newKey = k.Key
+		if err := tx.CreateManagementKey(e.ctx, &licensing.ManagementKey{CompanyID: cid, Prefix: "doomed", SecretHash: []byte{1}, CreatedAt: at(1)}); err != nil {
+			return err
+		}
+		p := licensing.Product{CompanyID: cid, Name: "doomed", ShortCode: "doomed", AuthorizationMethod: licensing.AuthLicenseKey, CreatedAt: at(1), UpdatedAt: at(1)}
+		if err := tx.CreateProduct(e.ctx, &p); err != nil {
+			return err
+		}
+		if got, err := tx.ProductByCode(e.ctx, cid, "doomed"); err != nil || got.ID != p.ID {
+			t.Errorf("a write transaction does not see its own insert: %s, %v", show(got), err)
+		}
+		o := licensing.Order{CompanyID: cid, StoreID: "doomed", CreatedAt: at(1)}
+		if err := tx.CreateOrder(e.ctx, &o); err != nil {
+			return err
+		}
+		l := licensing.License{CompanyID: cid, ProductID: p.ID, OrderID: o.ID, LicenseKey: "DOOMED", LicenseType: licensing.TypePerpetual, CreatedAt: at(1), UpdatedAt: at(1)}
+		if err := tx.CreateLicense(e.ctx, &l); err != nil {
+			return err
+		}
+		if err := tx.CreateLicenseUser(e.ctx, &licensing.LicenseUser{CompanyID: cid, LicenseID: a.License.ID, Email: "doomed@example.com", CreatedAt: at(1)}); err != nil {
+			return err
+		}
+		if err := tx.CreateDevice(e.ctx, &licensing.Device{CompanyID: cid, LicenseID: a.License.ID, HardwareID: "doomed", Active: true, CreatedAt: at(1), UpdatedAt: at(1)}); err != nil {
+			return err
+		}
+		if err := tx.UpsertVariables(e.ctx, a.Device.ID, []licensing.Variable{{Name: "doomed", Value: "1", CreatedAt: at(1)}}); err != nil {
+			return err
+		}
+		if err := tx.RevokeAPIKey(e.ctx, cid, a.APIKey.ID); err != nil {
+			return err
+		}
+		ul := a.License
+		ul.Enabled, ul.TimesActivated, ul.UpdatedAt = false, 3, at(50)
+		if err := tx.UpdateLicense(e.ctx, &ul); err != nil {
+			return err
+		}
+		if got, err := tx.License(e.ctx, cid, ul.ID); err != nil || got.TimesActivated != 3 {
+			t.Errorf("a write transaction does not see its own update: %s, %v", show(got), err)
+		}
+		ud := a.Device
+		ud.Blacklisted, ud.UpdatedAt = true, at(50)
+		if err := tx.UpdateDevice(e.ctx, &ud); err != nil {
+			return err
+		}
+		if err := tx.TouchDeviceCheck(e.ctx, a.Device.ID, at(60)); err != nil {
+			return err
+		}
+		if err := tx.DeactivateDevices(e.ctx, a.License.ID, at(70)); err != nil {
+			return err
+		}
+		return errBoom
+	})
+	isErr(t, "Write", err, errBoom)
+
+	equal(t, "api key", e.getAPIKey(a.APIKey.Key), a.APIKey)
+	equal(t, "license", e.getLicense(cid, a.License.ID), a.License)
+	equal(t, "device", e.getDevice(cid, a.Device.ID), a.Device)
+	e.read(func(tx licensing.Tx) error {
+		if n, err := tx.CompanyCount(e.ctx); err != nil || n != 1 {
+			t.Errorf("CompanyCount = %d, %v; want 1", n, err)
+		}
+		if _, err := tx.APIKeyByKey(e.ctx, newKey); !errors.Is(err, licensing.ErrNoRows) {
+			t.Errorf("rolled-back api key: %v", err)
+		}
+		if _, err := tx.ManagementKeyByPrefix(e.ctx, "doomed"); !errors.Is(err, licensing.ErrNoRows) {
+			t.Errorf("rolled-back management key: %v", err)
+		}
+		if _, err := tx.ProductByCode(e.ctx, cid, "doomed"); !errors.Is(err, licensing.ErrNoRows) {
+			t.Errorf("rolled-back product: %v", err)
+		}
+		if _, err := tx.OrderByStoreID(e.ctx, cid, "doomed"); !errors.Is(err, licensing.ErrNoRows) {
+			t.Errorf("rolled-back order: %v", err)
+		}
+		if ls, n, err := tx.ListLicenses(e.ctx, cid, licensing.LicenseFilter{Page: licensing.Page{Limit: 10}}); err != nil || n != 1 {
+			t.Errorf("licenses after rollback: %s, total %d, %v", show(ls), n, err)
+		}
+		if us, err := tx.LicenseUsers(e.ctx, a.License.ID); err != nil || len(us) != 1 {
+			t.Errorf("license users after rollback: %s, %v", show(us), err)
+		}
+		if ds, n, err := tx.ListDevices(e.ctx, cid, licensing.DeviceFilter{Page: licensing.Page{Limit: 10}}); err != nil || n != 1 {
+			t.Errorf("devices after rollback: %s, total %d, %v", show(ds), n, err)
+		}
+		if vs, err := tx.Variables(e.ctx, a.Device.ID); err != nil || len(vs) != 0 {
+			t.Errorf("variables after rollback: %s, %v", show(vs), err)
+		}
+		return nil
+	})
+
+	// A domain error comes back as itself, so the HTTP layers can read its code.
+	err = e.st.Write(e.ctx, func(licensing.Tx) error { return licensing.Errorf(licensing.EConflict, "no") })
+	var le *licensing.Error
+	if !errors.As(err, &le) || le.Code != licensing.EConflict {
+		t.Errorf("Write returned %v, want the *licensing.Error fn returned", err)
+	}
+	err = e.st.Read(e.ctx, func(licensing.Tx) error { return errBoom })
+	isErr(t, "Read", err, errBoom)
+}
+
+// testPanicRollback: a panic in fn propagates, and the transaction it interrupted is
+// rolled back at once, not left holding the writer (SQLite) or the license row lock
+// (PostgreSQL) until its context ends. Here that context ends only when the test does
+// (so that a failing store can still be closed).
+func testPanicRollback(t *testing.T, e *env) {
+	a := e.tenant("a")
+	cid := a.Company.ID
+	pctx, pcancel := context.WithCancel(context.Background())
+	defer pcancel()
+	func() {
+		defer func() {
+			if v := recover(); v != errBoom {
+				t.Errorf("recovered %v, want the panic value from fn", v)
+			}
+		}()
+		e.st.Write(pctx, func(tx licensing.Tx) error {
+			if _, err := tx.LockLicense(pctx, cid, a.License.ID); err != nil {
+				return err
+			}
+			if err := tx.CreateProduct(pctx, &licensing.Product{CompanyID: cid, Name: "x", ShortCode: "panicked",
+				AuthorizationMethod: licensing.AuthLicenseKey, CreatedAt: at(1), UpdatedAt: at(1)}); err != nil {
+				return err
+			}
+			panic(errBoom)
+		})
+	}()
+
+	ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+	defer cancel()
+	err := e.st.Write(ctx, func(tx licensing.Tx) error {
+		l, err := tx.LockLicense(ctx, cid, a.License.ID)
+		if err != nil {
+			return err
+		}
+		l.TimesActivated = 1
+		return tx.UpdateLicense(ctx, &l)
+	})
+	if err != nil {
+		t.Fatalf("write after a panicked write: %v (the panicked transaction still holds the writer or the license lock)", err)
+	}
+	err = e.st.Read(e.ctx, func(tx licensing.Tx) error { _, err := tx.ProductByCode(e.ctx, cid, "panicked"); return err })
+	isErr(t, "product written before the panic", err, licensing.ErrNoRows)
+}
+
+// testReadOnly: a Read transaction cannot write (stores may run reads unserialised).
+func testReadOnly(t *testing.T, e *env) {
+	a := e.tenant("a")
+	err := e.st.Read(e.ctx, func(tx licensing.Tx) error {
+		return tx.CreateProduct(e.ctx, &licensing.Product{CompanyID: a.Company.ID, Name: "x", ShortCode: "in-read",
+			AuthorizationMethod: licensing.AuthLicenseKey, CreatedAt: at(1), UpdatedAt: at(1)})
+	})
+	if err == nil {
+		t.Errorf("CreateProduct inside Read succeeded")
+	}
+	err = e.st.Read(e.ctx, func(tx licensing.Tx) error { _, err := tx.ProductByCode(e.ctx, a.Company.ID, "in-read"); return err })
+	isErr(t, "product written inside Read", err, licensing.ErrNoRows)
+	// The store still works after the refused write.
+	e.product(a.Company.ID, "after-read", licensing.AuthLicenseKey)
+}
+
+func testCancelledContext(t *testing.T, e *env) {
+	a := e.tenant("a")
+	ctx, cancel := context.WithCancel(e.ctx)
+	cancel()
+	for name, run := range map[string]func(context.Context, func(licensing.Tx) error) error{"Read": e.st.Read, "Write": e.st.Write} {
+		err := run(ctx, func(tx licensing.Tx) error {
+			_, err := tx.CompanyCount(ctx)
+			return err
+		})
+		if err == nil {
+			t.Errorf("%s with a cancelled context succeeded", name)
+		}
+	}
+	err := e.st.Write(ctx, func(tx licensing.Tx) error {
+		return tx.CreateProduct(ctx, &licensing.Product{CompanyID: a.Company.ID, Name: "x", ShortCode: "cancelled",
+			AuthorizationMethod: licensing.AuthLicenseKey, CreatedAt: at(1), UpdatedAt: at(1)})
+	})
+	if err == nil {
+		t.Errorf("Write with a cancelled context succeeded")
+	}
+	err = e.st.Read(e.ctx, func(tx licensing.Tx) error { _, err := tx.ProductByCode(e.ctx, a.Company.ID, "cancelled"); return err })
+	isErr(t, "product written with a cancelled context", err, licensing.ErrNoRows)
+	// The store still works afterwards.
+	e.product(a.Company.ID, "after-cancel", licensing.AuthLicenseKey)
+}
