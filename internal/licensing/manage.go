@@ -250,7 +250,7 @@ func (s *Service) CreateOrder(ctx context.Context, companyID int64, in OrderInpu
 			}
 			d := LicenseDetail{License: l, ProductShortCode: prod.ShortCode, OrderStoreID: o.StoreID}
 			for k, u := range li.Users {
-				lu := LicenseUser{CompanyID: companyID, LicenseID: l.ID, Email: strings.ToLower(strings.TrimSpace(u.Email)), PasswordHash: p.hashes[k], CreatedAt: now}
+				lu := LicenseUser{CompanyID: companyID, LicenseID: l.ID, Email: NormalizeEmail(u.Email), PasswordHash: p.hashes[k], CreatedAt: now}
 				if err := tx.CreateLicenseUser(ctx, &lu); errors.Is(err, ErrDuplicate) {
 					return FieldError(fmt.Sprintf("%s.users[%d].email", lf, k), "user listed twice on one license")
 				} else if err != nil {

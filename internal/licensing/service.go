@@ -87,13 +87,15 @@ func (s *Service) resolve(ctx context.Context, tx Tx, companyID int64, id Identi
 		if checkPassword && id.Password == "" {
 			return r, MissingParameters("password")
 		}
-		cands, err := tx.LicensesByUser(ctx, companyID, p.ID, id.Username)
+		// Emails are stored as NormalizeEmail gives them.
+		username := NormalizeEmail(id.Username)
+		cands, err := tx.LicensesByUser(ctx, companyID, p.ID, username)
 		if err != nil {
 			return r, fmt.Errorf("licenses by user: %w", err)
 		}
 		// Clients may send a username with a "|suffix" (reference §6.1); the user is the
 		// part before it.
-		if base, _, cut := strings.Cut(id.Username, "|"); len(cands) == 0 && cut && base != "" {
+		if base, _, cut := strings.Cut(username, "|"); len(cands) == 0 && cut && base != "" {
 			if cands, err = tx.LicensesByUser(ctx, companyID, p.ID, base); err != nil {
 				return r, fmt.Errorf("licenses by user: %w", err)
 			}
@@ -213,3 +215,7 @@ func MissingParameters(names ...string) *Error {
 	return &Error{Code: EMissingParameters, Field: names[0],
 		Message: "Some parameters are missing in the request: " + strings.Join(names, ", ")}
 }
+
+// NormalizeEmail is how license user emails are stored and looked up: trimmed and
+// lower-cased, so usernames match case-insensitively.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }

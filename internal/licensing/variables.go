@@ -113,7 +113,8 @@ func (s *Service) storeVariables(ctx context.Context, tx Tx, deviceID int64, var
 	return out, nil
 }
 
-// mergeVariables returns, in request order, each sent variable as it will be after the
+// mergeVariables returns, in request order (a repeated name once, at its first place
+// with its last value, as JSON.parse would), each sent variable as it will be after the
 // write: unchanged ones as stored (with their ID), changed or new ones with ID 0 and
 // CreatedAt now. changed reports whether anything needs writing.
 func mergeVariables(deviceID int64, existing []Variable, vars []VarInput, now time.Time) ([]Variable, bool) {
@@ -122,16 +123,25 @@ func mergeVariables(deviceID int64, existing []Variable, vars []VarInput, now ti
 		cur[v.Name] = v
 	}
 	out := make([]Variable, 0, len(vars))
-	changed := false
+	at := make(map[string]int, len(vars)) // a name sent twice: its first place, last value
 	for _, in := range vars {
-		if v, ok := cur[in.Name]; ok && v.Value == in.Value {
-			out = append(out, v)
+		v, ok := cur[in.Name]
+		if !ok || v.Value != in.Value {
+			v = Variable{DeviceID: deviceID, Name: in.Name, Value: in.Value, CreatedAt: now}
+		}
+		if i, seen := at[in.Name]; seen {
+			out[i] = v
 			continue
 		}
-		changed = true
-		out = append(out, Variable{DeviceID: deviceID, Name: in.Name, Value: in.Value, CreatedAt: now})
+		at[in.Name] = len(out)
+		out = append(out, v)
 	}
-	return out, changed
+	for _, v := range out {
+		if v.ID == 0 {
+			return out, true
+		}
+	}
+	return out, false
 }
 
 // GetVariables returns every variable of the identity's active device, ordered by id.

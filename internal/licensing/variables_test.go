@@ -247,3 +247,24 @@ func TestVariableLimits(t *testing.T) {
 		}
 	})
 }
+
+// A name sent twice in one call is one variable: its first place, its last value, one
+// slot of the device's limit.
+func TestTrackVariablesRepeatedName(t *testing.T) {
+	e := newEnv(t, licensing.WithLimits(licensing.Limits{MaxVariablesPerDevice: 2}))
+	p := e.product(licensing.AuthLicenseKey)
+	e.keyLicense(p.ShortCode, "K-REP", 1)
+	id := keyID(p.ShortCode, "K-REP", "hw-rep")
+	d := e.activate(id, licensing.VarInput{Name: "a", Value: "1"}).Device
+	out, err := e.svc.TrackVariables(e.ctx, e.cid, id,
+		[]licensing.VarInput{{Name: "b", Value: "x"}, {Name: "a", Value: "1"}, {Name: "b", Value: "y"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 2 || out[0].Name != "b" || out[0].Value != "y" || out[1].Name != "a" {
+		t.Fatalf("got %+v", out)
+	}
+	if got := e.vars(d.ID); len(got) != 2 || got["b"] != "y" {
+		t.Fatalf("stored %v", got)
+	}
+}

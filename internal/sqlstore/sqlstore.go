@@ -47,8 +47,11 @@ func Run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, d Dialect, fn fun
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	// Deferred so that a panic in fn also ends the transaction at once, instead of
+	// leaving it holding the writer (SQLite) or its row locks and pool connection
+	// (PostgreSQL) until ctx ends; after Commit it is a no-op.
+	defer tx.Rollback()
 	if err := fn(&Tx{Q: tx, D: d}); err != nil {
-		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -351,7 +354,7 @@ func (t *Tx) LicensesByKey(ctx context.Context, companyID, productID int64, key 
 func (t *Tx) LicensesByUser(ctx context.Context, companyID, productID int64, email string) ([]licensing.LicenseWithUser, error) {
 	rows, err := t.Q.QueryContext(ctx, `SELECT `+licenseCols+`, u.id, u.email, u.password_hash, u.created_at
 		FROM license_users u JOIN licenses l ON l.id = u.license_id
-		WHERE u.company_id = $1 AND u.email = $2 AND l.product_id = $3 ORDER BY l.id`, companyID, strings.ToLower(strings.TrimSpace(email)), productID)
+		WHERE u.company_id = $1 AND u.email = $2 AND l.product_id = $3 ORDER BY l.id`, companyID, email, productID)
 	if err != nil {
 		return nil, err
 	}
