@@ -8,13 +8,11 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/licensor/licensor/internal/httpkit"
 	"github.com/licensor/licensor/internal/jsoncanon"
 	"github.com/licensor/licensor/internal/licensing"
-	"github.com/licensor/licensor/internal/signing"
 )
 
 // Prefix is where the License API lives.
@@ -31,7 +29,7 @@ type Handler struct {
 	maxBody int64
 	routes  map[string]route
 	handler http.Handler // serve behind panic recovery
-	signers sync.Map     // company id → *signing.Signer; keys never change once made
+	signer  *signer      // signs responses, reusing signatures of identical bytes
 }
 
 type route struct {
@@ -52,6 +50,8 @@ type Config struct {
 	Log     *slog.Logger
 	Now     func() time.Time
 	MaxBody int64
+	// SignatureCache is how many signatures to keep for reuse (0: the default).
+	SignatureCache int
 }
 
 // New returns the License API handler.
@@ -66,6 +66,10 @@ func New(svc *licensing.Service, c Config) *Handler {
 		c.MaxBody = DefaultMaxBody
 	}
 	h := &Handler{svc: svc, log: c.Log, now: c.Now, maxBody: c.MaxBody}
+	h.signer = newSigner(c.SignatureCache, func(ctx context.Context, companyID int64) (string, error) {
+		co, err := svc.Company(ctx, companyID)
+		return co.SigningKeyPEM, err
+	})
 	h.routes = map[string]route{
 		"activate_license":       {http.MethodPost, true, h.activate},
 		"deactivate_license":     {http.MethodPost, true, h.deactivate},
@@ -129,36 +133,16 @@ func (h *Handler) call(r *http.Request, rt route) (any, int64, error) {
 // textResponse is sent raw as text/plain (deactivate_license).
 type textResponse string
 
-// signer returns a company's response signer, parsing its key once.
-func (h *Handler) signer(ctx context.Context, companyID int64) (*signing.Signer, error) {
-	if s, ok := h.signers.Load(companyID); ok {
-		return s.(*signing.Signer), nil
-	}
-	c, err := h.svc.Company(ctx, companyID)
-	if err != nil {
-		return nil, err
-	}
-	s, err := signing.Parse(c.SigningKeyPEM)
-	if err != nil {
-		return nil, err
-	}
-	h.signers.Store(companyID, s)
-	return s, nil
-}
-
 // writeSigned encodes v canonically and sends it with its LicenseSignature header.
 func (h *Handler) writeSigned(w http.ResponseWriter, r *http.Request, companyID int64, v any) {
 	body, err := jsoncanon.Marshal(v)
 	if err == nil {
-		var s *signing.Signer
-		if s, err = h.signer(r.Context(), companyID); err == nil {
-			var sig string
-			if sig, err = s.Sign(body); err == nil {
-				w.Header().Set("Content-Type", "application/json")
-				w.Header().Set("LicenseSignature", sig)
-				w.Write(body)
-				return
-			}
+		var sig string
+		if sig, err = h.signer.sign(r.Context(), companyID, body); err == nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("LicenseSignature", sig)
+			w.Write(body)
+			return
 		}
 	}
 	h.writeError(w, r, httpkit.AsError(h.log, r, err))

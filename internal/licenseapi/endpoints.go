@@ -73,11 +73,8 @@ func (h *Handler) check(ctx context.Context, q *request) (any, error) {
 
 // withV1 adds the v1 license_signature to a license body.
 func (h *Handler) withV1(ctx context.Context, q *request, b *licenseBody, st licensing.LicenseState, id licensing.Identity) (any, error) {
-	s, err := h.signer(ctx, q.key.CompanyID)
-	if err != nil {
-		return nil, err
-	}
-	b.LicenseSignature, err = s.Sign([]byte(v1SigningString(id.HardwareID, st, id.Username)))
+	var err error
+	b.LicenseSignature, err = h.signer.sign(ctx, q.key.CompanyID, []byte(v1SigningString(id.HardwareID, st, id.Username)))
 	return b, err
 }
 

@@ -1,0 +1,56 @@
+package licenseapi
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/licensor/licensor/internal/signing"
+)
+
+func TestSignerReusesOnlyIdenticalBytesOfOneCompany(t *testing.T) {
+	keys := map[int64][2]string{}
+	for _, id := range []int64{1, 2} {
+		priv, pub, err := signing.Generate(signing.ECDSAP256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[id] = [2]string{priv, pub}
+	}
+	s := newSigner(2, func(_ context.Context, id int64) (string, error) {
+		k, ok := keys[id]
+		if !ok {
+			return "", fmt.Errorf("no company %d", id)
+		}
+		return k[0], nil
+	})
+	ctx := context.Background()
+	sign := func(company int64, msg string) string {
+		t.Helper()
+		sig, err := s.sign(ctx, company, []byte(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := signing.Verify(keys[company][1], []byte(msg), sig); err != nil {
+			t.Fatalf("company %d %q: %v", company, msg, err)
+		}
+		return sig
+	}
+	a := sign(1, "body")
+	if sign(1, "body") != a || s.made.Load() != 1 || s.reused.Load() != 1 {
+		t.Fatalf("identical bytes were signed again: made %d reused %d", s.made.Load(), s.reused.Load())
+	}
+	sign(2, "body") // same bytes, other company: its own key
+	sign(1, "body2")
+	if s.made.Load() != 3 {
+		t.Fatalf("made %d, want 3", s.made.Load())
+	}
+	sign(1, "body3") // evicts the oldest of a 2-entry cache
+	sign(2, "body")
+	if s.made.Load() != 5 {
+		t.Fatalf("bounded cache kept an evicted entry: made %d", s.made.Load())
+	}
+	if _, err := s.sign(ctx, 9, []byte("x")); err == nil {
+		t.Fatal("unknown company signed")
+	}
+}
