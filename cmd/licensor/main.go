@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/licensor/licensor/internal/copydb"
 	"github.com/licensor/licensor/internal/licenseapi"
@@ -137,7 +138,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	svc, closeStore, err := openService(ctx, *db, licensing.WithLogger(log), licensing.WithLimits(lim))
+	svc, closeStore, err := openService(ctx, *db, licensing.WithLogger(log), licensing.WithLimits(lim),
+		licensing.WithCheckStampInterval(time.Second))
 	if err != nil {
 		return err
 	}
@@ -161,7 +163,15 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log.Info("licensor listening", "addr", ln.Addr().String(), "db", redactURL(*db))
-	return server.New(svc, server.Config{Log: log, MaxBody: *maxBody, TrustedProxies: trustedProxies}).Serve(ctx, ln)
+	// Last-check stamps are written behind; the loop's last flush runs after the server
+	// has drained its in-flight requests.
+	stampCtx, stopStamps := context.WithCancel(context.Background())
+	stamped := make(chan struct{})
+	go func() { svc.RunCheckStamps(stampCtx); close(stamped) }()
+	err = server.New(svc, server.Config{Log: log, MaxBody: *maxBody, TrustedProxies: trustedProxies}).Serve(ctx, ln)
+	stopStamps()
+	<-stamped
+	return err
 }
 
 // redactURL drops any password from a database URL before it is logged.

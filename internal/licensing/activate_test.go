@@ -1,6 +1,7 @@
 package licensing_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -470,5 +471,41 @@ func TestActivateStoresVariables(t *testing.T) {
 	}
 	if e.lic(l.ID).TimesActivated != 1 {
 		t.Errorf("variables changed the seat count")
+	}
+}
+
+// With write-behind, Check buffers last-check stamps and a flush writes the latest one.
+func TestCheckStampsWrittenBehind(t *testing.T) {
+	e := newEnv(t, licensing.WithCheckStampInterval(time.Hour))
+	p := e.product(licensing.AuthLicenseKey)
+	e.keyLicense(p.ShortCode, "K-STAMP", 1)
+	id := keyID(p.ShortCode, "K-STAMP", "hw-stamp")
+	d := e.activate(id).Device
+	for range 2 {
+		e.clock.Advance(time.Minute)
+		if _, err := e.svc.Check(e.ctx, e.cid, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.device(d.LicenseID, "hw-stamp").LastCheck; got != nil {
+		t.Fatalf("last_check written before the flush: %v", got)
+	}
+	if err := e.svc.FlushCheckStamps(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := e.device(d.LicenseID, "hw-stamp").LastCheck
+	if want := e.clock.Now().UTC().Truncate(time.Millisecond); got == nil || !got.Equal(want) {
+		t.Fatalf("last_check %v, want %v", got, want)
+	}
+	// Run's final flush writes what is left when its context ends.
+	e.clock.Advance(time.Minute)
+	if _, err := e.svc.Check(e.ctx, e.cid, id); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	cancel()
+	e.svc.RunCheckStamps(ctx)
+	if got := e.device(d.LicenseID, "hw-stamp").LastCheck; got == nil || !got.Equal(e.clock.Now().UTC().Truncate(time.Millisecond)) {
+		t.Fatalf("final flush: last_check %v", got)
 	}
 }

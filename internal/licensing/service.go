@@ -16,6 +16,9 @@ type Service struct {
 	now    func() time.Time
 	limits Limits
 	log    *slog.Logger
+
+	stamps     *checkStamps // nil: last-check stamps are written at once
+	stampEvery time.Duration
 }
 
 // Option configures a Service.

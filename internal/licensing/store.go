@@ -60,6 +60,8 @@ type Tx interface {
 	LicenseUsers(ctx context.Context, licenseID int64) ([]LicenseUser, error)
 
 	CreateDevice(ctx context.Context, d *Device) error
+	// UpdateDevice writes every field but LastCheck, which only TouchDeviceCheck moves
+	// (stamps are written behind, so a device read earlier must not move it back).
 	UpdateDevice(ctx context.Context, d *Device) error
 	Device(ctx context.Context, companyID, id int64) (Device, error)
 	DeviceByHardwareID(ctx context.Context, licenseID int64, hardwareID string) (Device, error)

@@ -49,9 +49,9 @@ func (t *Tx) UpdateDevice(ctx context.Context, d *licensing.Device) error {
 	i := d.Info
 	return mustAffect(t.Q.ExecContext(ctx, `UPDATE devices SET license_user_id = $1, active = $2, blacklisted = $3, os_ver = $4, hostname = $5,
 		ip = $6, external_ip = $7, mac_address = $8, app_ver = $9, sdk_ver = $10, is_vm = $11, vm_info = $12, time_activated = $13,
-		time_deactivated = $14, last_check = $15, updated_at = $16 WHERE company_id = $17 AND id = $18`,
+		time_deactivated = $14, updated_at = $15 WHERE company_id = $16 AND id = $17`,
 		nullID(d.LicenseUserID), d.Active, d.Blacklisted, i.OSVer, i.Hostname, i.IP, d.ExternalIP, i.MACAddress, i.AppVer, i.SDKVer, i.IsVM,
-		i.VMInfo, msp(d.TimeActivated), msp(d.TimeDeactivated), msp(d.LastCheck), ms(d.UpdatedAt), d.CompanyID, d.ID))
+		i.VMInfo, msp(d.TimeActivated), msp(d.TimeDeactivated), ms(d.UpdatedAt), d.CompanyID, d.ID))
 }
 
 func (t *Tx) Device(ctx context.Context, companyID, id int64) (licensing.Device, error) {
@@ -105,7 +105,8 @@ func (t *Tx) DeactivateDevices(ctx context.Context, licenseID int64, at time.Tim
 }
 
 func (t *Tx) TouchDeviceCheck(ctx context.Context, deviceID int64, at time.Time) error {
-	_, err := t.Q.ExecContext(ctx, `UPDATE devices SET last_check = $1 WHERE id = $2`, ms(at), deviceID)
+	// Never moves backwards: stamps written behind by several instances may arrive out of order.
+	_, err := t.Q.ExecContext(ctx, `UPDATE devices SET last_check = $1 WHERE id = $2 AND (last_check IS NULL OR last_check < $1)`, ms(at), deviceID)
 	return err
 }
 

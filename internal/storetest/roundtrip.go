@@ -387,6 +387,7 @@ func testUpdateDevice(t *testing.T, e *env) {
 	a.ExternalIP, b.ExternalIP = full.ExternalIP, empty.ExternalIP
 	a.TimeActivated, b.TimeActivated = full.TimeActivated, empty.TimeActivated
 	a.TimeDeactivated, b.TimeDeactivated = full.TimeDeactivated, empty.TimeDeactivated
+	// LastCheck is the one field UpdateDevice leaves alone: only TouchDeviceCheck moves it.
 	a.LastCheck, b.LastCheck = full.LastCheck, empty.LastCheck
 	a.UpdatedAt, b.UpdatedAt = at(100), at(101)
 	e.write(func(tx licensing.Tx) error {
@@ -395,6 +396,7 @@ func testUpdateDevice(t *testing.T, e *env) {
 		}
 		return tx.UpdateDevice(e.ctx, &b)
 	})
+	a.LastCheck, b.LastCheck = empty.LastCheck, full.LastCheck
 	equal(t, "empty device after update", e.getDevice(c.ID, a.ID), a)
 	equal(t, "full device after update", e.getDevice(c.ID, b.ID), b)
 }
@@ -422,8 +424,9 @@ func testDeviceCounters(t *testing.T, e *env) {
 		t.Errorf("CountActiveDevices = %d, want 2", n)
 	}
 
-	// TouchDeviceCheck sets last_check only.
+	// TouchDeviceCheck sets last_check only, and never moves it back.
 	e.write(func(tx licensing.Tx) error { return tx.TouchDeviceCheck(e.ctx, d1.ID, at(300)) })
+	e.write(func(tx licensing.Tx) error { return tx.TouchDeviceCheck(e.ctx, d1.ID, at(200)) })
 	d1.LastCheck = ptr(at(300))
 	equal(t, "after TouchDeviceCheck", e.getDevice(c.ID, d1.ID), d1)
 
