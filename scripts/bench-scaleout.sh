@@ -11,7 +11,7 @@
 # are stopped and schemas dropped on exit, failure or Ctrl-C.
 #
 # Settings (environment):
-#   CONCURRENCY=64 DURATION=10s DEVICES=1000 VARIABLES=5
+#   WORKLOAD=track-changing (or track-steady, check) CONCURRENCY=64 DURATION=10s DEVICES=1000 VARIABLES=5
 #   PG_URL=postgres://postgres@127.0.0.1:5432/test   (needs CREATE SCHEMA rights)
 #   POOL_MAX_CONNS=     pgx pool size per instance (empty: licensor's default)
 #   BASE_PORT=18481     ports BASE_PORT … BASE_PORT+2
@@ -21,6 +21,7 @@ CONCURRENCY=${CONCURRENCY:-64}
 DURATION=${DURATION:-10s}
 DEVICES=${DEVICES:-1000}
 VARIABLES=${VARIABLES:-5}
+WORKLOAD=${WORKLOAD:-track-changing}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 POOL_MAX_CONNS=${POOL_MAX_CONNS:-}
 BASE_PORT=${BASE_PORT:-18481}
@@ -119,13 +120,13 @@ measure() {
 		targets+=("http://127.0.0.1:$((BASE_PORT + i))")
 	done
 	local IFS=,
-	echo "bench-scaleout: ($label) $n instance(s): seeding $DEVICES devices, then $DURATION of track-changing at C=$CONCURRENCY" >&2
+	echo "bench-scaleout: ($label) $n instance(s): seeding $DEVICES devices, then $DURATION of $WORKLOAD at C=$CONCURRENCY" >&2
 	"$bin" bench --json --target "${targets[*]}" \
 		--management-key "$(jq -r .management_key "$tmp/$label.creds.json")" \
 		--api-key "$(jq -r .api_key "$tmp/$label.creds.json")" \
 		--shared-key "$(jq -r .shared_key "$tmp/$label.creds.json")" \
 		--public-key "$tmp/$label.pub.pem" \
-		--workload track-changing --variables "$VARIABLES" \
+		--workload "$WORKLOAD" --variables "$VARIABLES" \
 		--devices "$DEVICES" --concurrency "$CONCURRENCY" --duration "$DURATION" \
 		>"$tmp/$label.json" 2>"$tmp/$label-bench.log" &
 	# In the background so that a signal to this script is handled at once.
@@ -152,8 +153,8 @@ field() { jq -r "$2" "$tmp/$1.json"; }
 a_rps=$(field a .rps)
 a_p99=$(field a .latency_ms.p99)
 echo
-printf 'track-changing: %s devices, concurrency %s, %s, %s variables/request; %s CPUs; pool_max_conns=%s\n' \
-	"$DEVICES" "$CONCURRENCY" "$DURATION" "$VARIABLES" "$(nproc 2>/dev/null || echo '?')" "${POOL_MAX_CONNS:-default}"
+printf '%s: %s devices, concurrency %s, %s, %s variables/request; %s CPUs; pool_max_conns=%s\n' \
+	"$WORKLOAD" "$DEVICES" "$CONCURRENCY" "$DURATION" "$VARIABLES" "$(nproc 2>/dev/null || echo '?')" "${POOL_MAX_CONNS:-default}"
 printf '%-30s %9s %10s %9s %9s %8s %11s %10s\n' setup requests 'req/s' 'p50 ms' 'p99 ms' errors 'req/s vs a' 'p99 vs a'
 row() {
 	local label=$1 title=$2
