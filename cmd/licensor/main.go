@@ -12,6 +12,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -126,6 +128,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&lim.MaxVariablesPerCall, "max-variables-per-request", d.MaxVariablesPerCall, "most variables in one request")
 	fs.IntVar(&lim.MaxVariablesPerDevice, "max-variables-per-device", d.MaxVariablesPerDevice, "most variables one device may hold")
 	proxies := fs.String("trusted-proxies", env("LICENSOR_TRUSTED_PROXIES", ""), "comma-separated CIDRs of load balancers whose X-Forwarded-For gives the client's address")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); off by default")
 	maxBody := fs.Int64("max-body", licenseapi.DefaultMaxBody, "largest request body in bytes (larger: 413)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -156,6 +159,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		if err == nil {
 			fmt.Fprintln(stderr, "licensor: initialised an empty database; these credentials are shown only once:")
 			printCredentials(stderr, cr, false)
+		}
+	}
+	if *pprofAddr != "" {
+		if err := servePprof(ctx, *pprofAddr, log); err != nil {
+			return err
 		}
 	}
 	ln, err := net.Listen("tcp", *addr)
@@ -307,4 +315,23 @@ func cmdCopy(ctx context.Context, args []string, stdout io.Writer) error {
 
 func isPostgres(url string) bool {
 	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+// servePprof exposes the profiler on its own listener, never on the API address.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	go func() { <-ctx.Done(); srv.Close() }()
+	log.Info("pprof listening", "addr", ln.Addr().String())
+	return nil
 }

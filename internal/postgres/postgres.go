@@ -40,7 +40,7 @@ var dialect = sqlstore.Dialect{
 // Store is a licensing.Store on PostgreSQL.
 type Store struct {
 	pool *pgxpool.Pool
-	db   *sql.DB
+	db   *sqlstore.DB
 }
 
 // Open connects to url (postgres://…; pool settings such as pool_max_conns are read
@@ -54,7 +54,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool, db: stdlib.OpenDBFromPool(pool)}
+	s := &Store{pool: pool, db: sqlstore.NewDB(stdlib.OpenDBFromPool(pool))}
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -64,14 +64,14 @@ func Open(ctx context.Context, url string) (*Store, error) {
 
 // Migrate applies pending migrations; concurrent callers wait on one advisory lock.
 func (s *Store) Migrate(ctx context.Context) error {
-	return migrate.Apply(ctx, s.db, migrations, "migrations", func(ctx context.Context, tx *sql.Tx) error {
+	return migrate.Apply(ctx, s.db.DB, migrations, "migrations", func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLock))
 		return err
 	})
 }
 
 // DB is the underlying database (copy and tests).
-func (s *Store) DB() *sql.DB { return s.db }
+func (s *Store) DB() *sql.DB { return s.db.DB }
 
 func (s *Store) Read(ctx context.Context, fn func(licensing.Tx) error) error {
 	return sqlstore.Run(ctx, s.db, &sql.TxOptions{ReadOnly: true}, dialect, fn)

@@ -41,7 +41,7 @@ type Options struct {
 
 // Store is a licensing.Store on one SQLite file.
 type Store struct {
-	w, r *sql.DB
+	w, r *sqlstore.DB
 }
 
 var dialect = sqlstore.Dialect{IsDuplicate: func(err error) bool {
@@ -84,7 +84,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{w: w}
+	s := &Store{w: sqlstore.NewDB(w)}
 	if err := migrate.Apply(ctx, w, migrations, "migrations", migrate.SQLiteLock); err != nil {
 		w.Close()
 		return nil, err
@@ -97,7 +97,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	r.SetMaxOpenConns(o.Readers)
 	r.SetMaxIdleConns(o.Readers)
 	r.SetConnMaxLifetime(0)
-	s.r = r
+	s.r = sqlstore.NewDB(r)
 	return s, nil
 }
 
@@ -132,7 +132,7 @@ func (s *Store) Write(ctx context.Context, fn func(licensing.Tx) error) error {
 }
 
 // DB is the writer connection (copy and tests).
-func (s *Store) DB() *sql.DB { return s.w }
+func (s *Store) DB() *sql.DB { return s.w.DB }
 
 func (s *Store) Ping(ctx context.Context) error {
 	var one int

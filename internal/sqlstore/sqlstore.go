@@ -42,7 +42,13 @@ type Tx struct {
 var _ licensing.Tx = (*Tx)(nil)
 
 // Run runs fn in one transaction on db, committing when it returns nil.
-func Run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, d Dialect, fn func(licensing.Tx) error) error {
+func Run(ctx context.Context, db *DB, opts *sql.TxOptions, d Dialect, fn func(licensing.Tx) error) error {
+	err := run(ctx, db, opts, d, fn)
+	db.preparePending(ctx)
+	return err
+}
+
+func run(ctx context.Context, db *DB, opts *sql.TxOptions, d Dialect, fn func(licensing.Tx) error) error {
 	tx, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -51,7 +57,7 @@ func Run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, d Dialect, fn fun
 	// leaving it holding the writer (SQLite) or its row locks and pool connection
 	// (PostgreSQL) until ctx ends; after Commit it is a no-op.
 	defer tx.Rollback()
-	if err := fn(&Tx{Q: tx, D: d}); err != nil {
+	if err := fn(&Tx{Q: txQuerier{db, tx}, D: d}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
