@@ -84,7 +84,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{w: sqlstore.NewDB(w)}
+	s := &Store{w: sqlstore.NewDB(w, true)}
 	if err := migrate.Apply(ctx, w, migrations, "migrations", migrate.SQLiteLock); err != nil {
 		w.Close()
 		return nil, err
@@ -97,7 +97,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	r.SetMaxOpenConns(o.Readers)
 	r.SetMaxIdleConns(o.Readers)
 	r.SetConnMaxLifetime(0)
-	s.r = sqlstore.NewDB(r)
+	s.r = sqlstore.NewDB(r, true)
 	return s, nil
 }
 

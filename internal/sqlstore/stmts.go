@@ -16,19 +16,24 @@ import (
 // SQLite's only writer connection would wait for that connection forever.
 type DB struct {
 	*sql.DB
+	prepare bool
 	mu      sync.Mutex
 	stmts   map[string]*sql.Stmt
 	pending map[string]bool
 }
 
-// NewDB wraps db. Every query text it sees stays prepared until Close, so only fixed
-// query texts (and the few filter combinations of the list queries) may go through it.
-func NewDB(db *sql.DB) *DB {
-	return &DB{DB: db, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+// NewDB wraps db. With prepare, every query text it sees stays prepared until Close,
+// so only fixed query texts (and the few filter combinations of the list queries) may go
+// through it. Without, queries run as they are (pgx caches statements itself).
+func NewDB(db *sql.DB, prepare bool) *DB {
+	return &DB{DB: db, prepare: prepare, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
 }
 
 // cached returns the prepared statement for q, or nil after noting q for preparation.
 func (d *DB) cached(q string) *sql.Stmt {
+	if !d.prepare {
+		return nil
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s, ok := d.stmts[q]

@@ -21,7 +21,7 @@ func TestStatementsPreparedAfterTheirFirstTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw.SetMaxOpenConns(1)
-	db := NewDB(raw)
+	db := NewDB(raw, true)
 	defer db.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
