@@ -192,25 +192,60 @@ func (s *Service) deviceScopedLock(ctx context.Context, tx Tx, companyID int64, 
 			return r, Device{}, fmt.Errorf("lock license: %w", err)
 		}
 	}
-	if !r.License.Active {
-		return r, Device{}, Errorf(ELicenseNotActive, "The license is not active")
-	}
-	if !r.License.Enabled {
-		return r, Device{}, Errorf(ELicenseNotEnabled, "The license is not enabled")
+	if err := licenseUsable(r.License); err != nil {
+		return r, Device{}, err
 	}
 	d, err := tx.DeviceByHardwareID(ctx, r.License.ID, id.HardwareID)
 	if errors.Is(err, ErrNoRows) {
-		return r, Device{}, Errorf(EDeviceNotFound, "An active device matching the hardware_id not found")
+		return r, Device{}, errNoDevice()
 	} else if err != nil {
 		return r, Device{}, fmt.Errorf("device by hardware id: %w", err)
 	}
+	return r, d, deviceUsable(d)
+}
+
+// relock re-checks, under the license lock, a license and device that deviceScoped
+// found in an earlier read transaction. Licenses, keys, users and hardware ids never
+// change owner, so only their state needs checking again.
+func (s *Service) relock(ctx context.Context, tx Tx, companyID, licenseID, deviceID int64) (License, Device, error) {
+	l, err := tx.LockLicense(ctx, companyID, licenseID)
+	if err != nil {
+		return l, Device{}, fmt.Errorf("lock license: %w", err)
+	}
+	if err := licenseUsable(l); err != nil {
+		return l, Device{}, err
+	}
+	d, err := tx.Device(ctx, companyID, deviceID)
+	if err != nil {
+		return l, d, fmt.Errorf("device: %w", err)
+	}
+	return l, d, deviceUsable(d)
+}
+
+// licenseUsable is the license_not_active → license_not_enabled step of the check order.
+func licenseUsable(l License) error {
+	if !l.Active {
+		return Errorf(ELicenseNotActive, "The license is not active")
+	}
+	if !l.Enabled {
+		return Errorf(ELicenseNotEnabled, "The license is not enabled")
+	}
+	return nil
+}
+
+// deviceUsable is the blacklisted → device_not_found step of the check order.
+func deviceUsable(d Device) error {
 	if d.Blacklisted {
-		return r, Device{}, Errorf(EBlacklisted, "This device is blacklisted")
+		return Errorf(EBlacklisted, "This device is blacklisted")
 	}
 	if !d.Active {
-		return r, Device{}, Errorf(EDeviceNotFound, "An active device matching the hardware_id not found")
+		return errNoDevice()
 	}
-	return r, d, nil
+	return nil
+}
+
+func errNoDevice() *Error {
+	return Errorf(EDeviceNotFound, "An active device matching the hardware_id not found")
 }
 
 // MissingParameters is the documented error for absent required fields.

@@ -43,12 +43,16 @@ func (s *Service) TrackVariables(ctx context.Context, companyID int64, id Identi
 	}
 	var out []Variable
 	var changed bool
+	var licenseID, deviceID int64
 	// Heartbeats mostly re-send unchanged values: answer those from a read transaction.
+	// Changes are written in a short write transaction that re-checks only the state of
+	// the license and device found here.
 	err := s.store.Read(ctx, func(tx Tx) error {
-		_, d, err := s.deviceScoped(ctx, tx, companyID, id)
+		r, d, err := s.deviceScoped(ctx, tx, companyID, id)
 		if err != nil {
 			return err
 		}
+		licenseID, deviceID = r.License.ID, d.ID
 		existing, err := tx.Variables(ctx, d.ID)
 		if err != nil {
 			return fmt.Errorf("variables: %w", err)
@@ -60,11 +64,10 @@ func (s *Service) TrackVariables(ctx context.Context, companyID int64, id Identi
 		return out, err
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
-		_, d, err := s.lockedDevice(ctx, tx, companyID, id)
-		if err != nil {
+		if _, _, err := s.relock(ctx, tx, companyID, licenseID, deviceID); err != nil {
 			return err
 		}
-		out, err = s.storeVariables(ctx, tx, d.ID, vars)
+		out, err = s.storeVariables(ctx, tx, deviceID, vars)
 		return err
 	})
 	return out, err

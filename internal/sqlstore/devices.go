@@ -127,15 +127,49 @@ func (t *Tx) Variables(ctx context.Context, deviceID int64) ([]licensing.Variabl
 }
 
 func (t *Tx) UpsertVariables(ctx context.Context, deviceID int64, vars []licensing.Variable) error {
-	for i := range vars {
-		v := &vars[i]
-		err := t.Q.QueryRowContext(ctx, `INSERT INTO device_variables (device_id, name, value, created_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (device_id, name) DO UPDATE SET value = excluded.value, created_at = excluded.created_at RETURNING id`,
-			deviceID, v.Name, v.Value, ms(v.CreatedAt)).Scan(&v.ID)
-		if err != nil {
+	if len(vars) == 0 {
+		return nil
+	}
+	// One statement for all rows; a name given twice counts once, with its last value
+	// (PostgreSQL refuses to update one row twice in a statement).
+	last := make(map[string]int, len(vars))
+	for i, v := range vars {
+		last[v.Name] = i
+	}
+	var q strings.Builder
+	q.WriteString(`INSERT INTO device_variables (device_id, name, value, created_at) VALUES `)
+	args := make([]any, 0, 4*len(last))
+	for i, v := range vars {
+		if last[v.Name] != i {
+			continue
+		}
+		if len(args) > 0 {
+			q.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+		args = append(args, deviceID, v.Name, v.Value, ms(v.CreatedAt))
+	}
+	q.WriteString(` ON CONFLICT (device_id, name) DO UPDATE SET value = excluded.value, created_at = excluded.created_at RETURNING id, name`)
+	rows, err := t.Q.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	ids := make(map[string]int64, len(last))
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
 			return err
 		}
-		v.DeviceID = deviceID
+		ids[name] = id
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range vars {
+		vars[i].ID, vars[i].DeviceID = ids[vars[i].Name], deviceID
 	}
 	return nil
 }
