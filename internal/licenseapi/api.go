@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/licensor/licensor/internal/httpkit"
 	"github.com/licensor/licensor/internal/jsoncanon"
 	"github.com/licensor/licensor/internal/licensing"
@@ -30,6 +32,7 @@ type Handler struct {
 	routes  map[string]route
 	handler http.Handler // serve behind panic recovery
 	signer  *signer      // signs responses, reusing signatures of identical bytes
+	metrics *metrics
 }
 
 type route struct {
@@ -52,6 +55,8 @@ type Config struct {
 	MaxBody int64
 	// SignatureCache is how many signatures to keep for reuse (0: the default).
 	SignatureCache int
+	// Metrics registers the API's Prometheus series (nil: not exported).
+	Metrics prometheus.Registerer
 }
 
 // New returns the License API handler.
@@ -77,7 +82,12 @@ func New(svc *licensing.Service, c Config) *Handler {
 		"track_device_variables": {http.MethodPost, true, h.track},
 		"get_device_variables":   {http.MethodGet, false, h.getVariables},
 	}
-	h.handler = httpkit.Recover(h.log, http.HandlerFunc(h.serve), h.writeError)
+	h.metrics = newMetrics(c.Metrics, h.signer)
+	recovered := httpkit.Recover(h.log, http.HandlerFunc(h.serve), h.writeError)
+	known := func(name string) bool { _, ok := h.routes[name]; return ok }
+	h.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.metrics.observe(w, r, known, recovered.ServeHTTP)
+	})
 	return h
 }
 
@@ -150,6 +160,9 @@ func (h *Handler) writeSigned(w http.ResponseWriter, r *http.Request, companyID 
 
 // writeError sends the documented error body {"status","code","message"}.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, e *licensing.Error) {
+	if rec, ok := w.(*recorder); ok {
+		rec.code = e.Code
+	}
 	status := httpkit.Status(e.Code)
 	body, err := jsoncanon.Marshal(struct {
 		Status  int    `json:"status"`

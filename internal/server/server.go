@@ -12,6 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/licensor/licensor/internal/licenseapi"
 	"github.com/licensor/licensor/internal/licensing"
 	"github.com/licensor/licensor/internal/manageapi"
@@ -34,6 +38,7 @@ type Server struct {
 	license *licenseapi.Handler
 	manage  *manageapi.Handler
 	healthy atomic.Bool
+	metrics *prometheus.Registry
 }
 
 // New returns a Server for svc.
@@ -47,11 +52,14 @@ func New(svc *licensing.Service, cfg Config) *Server {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 30 * time.Second
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return &Server{
 		svc:     svc,
 		cfg:     cfg,
-		license: licenseapi.New(svc, licenseapi.Config{Log: cfg.Log, MaxBody: cfg.MaxBody}),
+		license: licenseapi.New(svc, licenseapi.Config{Log: cfg.Log, MaxBody: cfg.MaxBody, Metrics: reg}),
 		manage:  manageapi.New(svc, cfg.Log),
+		metrics: reg,
 	}
 }
 
@@ -61,6 +69,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle(licenseapi.Prefix, s.license)
 	mux.Handle(manageapi.Prefix, s.manage)
 	mux.HandleFunc("/healthz", s.health)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.license.WriteError(w, r, licensing.Errorf(licensing.ENotFound, "API path %s does not exist", r.URL.Path))
 	})

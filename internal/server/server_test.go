@@ -1,0 +1,64 @@
+package server
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/licensor/licensor/internal/licensing"
+	"github.com/licensor/licensor/internal/sqlite"
+)
+
+func TestRoutesHealthAndMetrics(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "l.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := New(licensing.NewService(st), Config{})
+	s.healthy.Store(true)
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Fatalf("healthz %d", code)
+	}
+	if code, body := get("/nowhere"); code != 404 || !strings.Contains(body, `"code":"not_found"`) {
+		t.Fatalf("unknown path: %d %s", code, body)
+	}
+	get("/api/v4/check_license")              // missing_headers
+	get("/api/v4/" + strings.Repeat("x", 50)) // not an endpoint: counted as unknown
+	code, body := get("/metrics")
+	if code != 200 {
+		t.Fatalf("metrics %d", code)
+	}
+	for _, want := range []string{
+		`licensor_license_api_requests_total{code="missing_headers",endpoint="check_license"} 1`,
+		`licensor_license_api_requests_total{code="not_found",endpoint="unknown"} 1`,
+		`licensor_signatures_made_total 0`,
+		`licensor_license_api_request_seconds_bucket`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	s.healthy.Store(false)
+	if code, _ := get("/healthz"); code != 503 {
+		t.Fatalf("unhealthy healthz %d", code)
+	}
+}
