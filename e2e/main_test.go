@@ -176,43 +176,50 @@ func startServer(dir string) (*server, error) {
 	return s, s.serve()
 }
 
-// serve starts `licensor serve` on a free port and waits for /healthz.
+// serve starts `licensor serve` on a free port and waits for /healthz, retrying on a
+// fresh port a few times (a free port may be taken in between).
 func (s *server) serve() error {
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ { // a free port may be taken in between
-		addr, err := freePort()
-		if err != nil {
-			return err
-		}
-		s.addr, s.root = addr, "http://"+addr
-		s.stderr = &syncBuffer{}
-		s.cmd = exec.Command(binary, append([]string{"serve", "--db", s.db, "--addr", addr}, s.args...)...)
-		s.cmd.Stdout = s.stderr
-		s.cmd.Stderr = s.stderr
-		if err := s.cmd.Start(); err != nil {
-			return err
-		}
-		s.done = make(chan struct{})
-		go func(cmd *exec.Cmd, done chan struct{}) {
-			err := cmd.Wait()
-			s.exit = 0
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				s.exit = ee.ExitCode()
-				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-					s.exit = 128 + int(ws.Signal())
-				}
-			} else if err != nil {
-				s.exit = -1
-			}
-			close(done)
-		}(s.cmd, s.done)
-		if lastErr = s.waitHealthy(15 * time.Second); lastErr == nil {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = s.serveOnce(); err == nil {
 			return nil
 		}
 		s.stop()
 	}
-	return lastErr
+	return err
+}
+
+// serveOnce is one attempt of server.serve: start `licensor serve --db s.db` on a free
+// port and wait for /healthz, without retrying.
+func (s *server) serveOnce() error {
+	addr, err := freePort()
+	if err != nil {
+		return err
+	}
+	s.addr, s.root = addr, "http://"+addr
+	s.stderr = &syncBuffer{}
+	s.cmd = exec.Command(binary, append([]string{"serve", "--db", s.db, "--addr", addr}, s.args...)...)
+	s.cmd.Stdout = s.stderr
+	s.cmd.Stderr = s.stderr
+	if err := s.cmd.Start(); err != nil {
+		return err
+	}
+	s.done = make(chan struct{})
+	go func() {
+		err := s.cmd.Wait()
+		var ee *exec.ExitError
+		switch {
+		case errors.As(err, &ee):
+			s.exit = ee.ExitCode()
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				s.exit = 128 + int(ws.Signal())
+			}
+		case err != nil:
+			s.exit = -1
+		}
+		close(s.done)
+	}()
+	return s.waitHealthy(15 * time.Second)
 }
 
 func (s *server) waitHealthy(limit time.Duration) error {

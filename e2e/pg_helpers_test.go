@@ -2,15 +2,12 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -101,39 +98,6 @@ func startPGServers(t *testing.T, db string, c creds, n int, once bool, args ...
 		}
 	}
 	return servers
-}
-
-// serveOnce is one attempt of server.serve: start `licensor serve --db s.db` on a free
-// port and wait for /healthz, without retrying.
-func (s *server) serveOnce() error {
-	addr, err := freePort()
-	if err != nil {
-		return err
-	}
-	s.addr, s.root = addr, "http://"+addr
-	s.stderr = &syncBuffer{}
-	s.cmd = exec.Command(binary, append([]string{"serve", "--db", s.db, "--addr", addr}, s.args...)...)
-	s.cmd.Stdout = s.stderr
-	s.cmd.Stderr = s.stderr
-	if err := s.cmd.Start(); err != nil {
-		return err
-	}
-	s.done = make(chan struct{})
-	go func() {
-		err := s.cmd.Wait()
-		var ee *exec.ExitError
-		switch {
-		case errors.As(err, &ee):
-			s.exit = ee.ExitCode()
-			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-				s.exit = 128 + int(ws.Signal())
-			}
-		case err != nil:
-			s.exit = -1
-		}
-		close(s.done)
-	}()
-	return s.waitHealthy(15 * time.Second)
 }
 
 // clients returns one License API client per instance, in instance order.
