@@ -11,7 +11,7 @@
 # are stopped and schemas dropped on exit, failure or Ctrl-C.
 #
 # Settings (environment):
-#   WORKLOAD=track-changing (or track-steady, check) CONCURRENCY=64 DURATION=10s DEVICES=1000 VARIABLES=5
+#   WORKLOAD=track-changing (or any other `licensor bench --workload`) CONCURRENCY=64 DURATION=10s DEVICES=1000 VARIABLES=5
 #   PG_URL=postgres://postgres@127.0.0.1:5432/test   (needs CREATE SCHEMA rights)
 #   POOL_MAX_CONNS=     pgx pool size per instance (empty: licensor's default)
 #   BASE_PORT=18481     ports BASE_PORT … BASE_PORT+2

@@ -3,7 +3,9 @@
 // through the public APIs, then sends a workload from C concurrent keep-alive
 // connections for a fixed time, spreading requests round-robin over the targets,
 // verifying response signatures on a sample, and reports throughput, latency
-// quantiles and errors by wire code.
+// quantiles and errors by wire code. Optionally it paces requests to a target
+// rate, measures the machine's baselines (RSA signatures/s, GET /healthz req/s)
+// and samples the CPU and memory of server processes on the same machine.
 //
 // It only ever sends to the configured target URLs (no proxy from the
 // environment, no redirects followed), and every run is bounded in time, in
@@ -15,9 +17,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -42,7 +46,7 @@ type Config struct {
 	APIKey        string
 	SharedKey     string
 	PublicKeyPEM  []byte // the key response signatures are verified with
-	Workload      string // see Workloads()
+	Workload      string // see Workloads(); "" for a Bench that only measures baselines
 	Devices       int    // licenses seeded, one device activated on each
 	Concurrency   int    // workers, each with one request in flight
 	Duration      time.Duration
@@ -52,6 +56,18 @@ type Config struct {
 	Timeout       time.Duration // per request (0: DefaultTimeout)
 	BatchSize     int           // licenses per create_order call (0: DefaultBatchSize)
 	Progress      io.Writer     // one line per second while seeding and running (nil: silent)
+	// Rate paces the run to this many requests per second across all workers
+	// (open loop: request k is due at start + k/Rate, whenever workers are free);
+	// 0 sends as fast as the workers can.
+	Rate float64
+	// Warmup runs the workload this long, unpaced, before the measured Duration;
+	// requests sent during it are not counted (MaxRequests counts them).
+	Warmup time.Duration
+	// Seed seeds the workloads' randomness (the mixed workload's choice of request).
+	Seed uint64
+	// ServerPIDs are server processes on this machine whose CPU time and memory
+	// are sampled (from /proc) at the start and end of a run.
+	ServerPIDs []int
 }
 
 // Bench runs a Config. Create it with New; Close releases its connections.
@@ -87,7 +103,17 @@ func New(cfg Config) (*Bench, error) {
 		return nil, errors.New("duration must be positive")
 	case cfg.MaxRequests < 0 || cfg.Variables < 0 || cfg.SampleEvery < 0 || cfg.Timeout < 0 || cfg.BatchSize < 0:
 		return nil, errors.New("max requests, variables, sample interval, timeout and batch size must not be negative")
+	case cfg.Rate < 0 || math.IsNaN(cfg.Rate) || math.IsInf(cfg.Rate, 0):
+		return nil, errors.New("rate must be a non-negative number")
+	case cfg.Warmup < 0:
+		return nil, errors.New("warm-up must not be negative")
 	}
+	for _, pid := range cfg.ServerPIDs {
+		if pid < 1 {
+			return nil, fmt.Errorf("server pid %d is not a process id", pid)
+		}
+	}
+	cfg.ServerPIDs = slices.Clone(cfg.ServerPIDs)
 	if cfg.Variables == 0 {
 		cfg.Variables = DefaultVariables
 	}
@@ -100,9 +126,16 @@ func New(cfg Config) (*Bench, error) {
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = DefaultBatchSize
 	}
-	wl, err := NewWorkload(cfg.Workload, WorkloadOptions{Variables: cfg.Variables})
-	if err != nil {
-		return nil, err
+	var wl Workload
+	if cfg.Workload != "" { // "": baselines only
+		var err error
+		if wl, err = NewWorkload(cfg.Workload, WorkloadOptions{Variables: cfg.Variables}); err != nil {
+			return nil, err
+		}
+	}
+	if n := ownDevices(wl); n > 0 && cfg.Devices < n*cfg.Concurrency {
+		return nil, fmt.Errorf("workload %s needs %d devices of its own per worker: devices must be at least %d × concurrency %d",
+			wl.Name(), n, n, cfg.Concurrency)
 	}
 	// One transport for everything: keep-alive connections are reused across
 	// requests, at least one idle slot per worker and target.
@@ -133,6 +166,16 @@ func New(cfg Config) (*Bench, error) {
 	return b, nil
 }
 
+func ownDevices(wl Workload) int {
+	if wl == nil {
+		return 0
+	}
+	return wl.OwnDevices()
+}
+
+// errNoWorkload is what Seed and Run answer a Bench made without a workload.
+var errNoWorkload = errors.New("no workload configured")
+
 // Close closes idle connections.
 func (b *Bench) Close() { b.hc.CloseIdleConnections() }
 
@@ -145,15 +188,36 @@ type Result struct {
 	Variables   int // 0 for workloads without variables
 	Product     string
 	SeedTime    time.Duration
+	Rate        float64 // the paced rate asked for (0: unpaced)
 
 	Elapsed  time.Duration // first request sent to last answer received
 	Requests int64         // answered or failed; requests cut short by cancellation are not counted
-	Latency  Histogram     // of every counted request, errors included
-	Errors   map[string]int64
+	Latency  Histogram     // of every counted request, errors included, from send to answer
+	// FromSchedule is, for paced runs, each request's latency from the time it was
+	// due to its answer: it includes waiting for a free worker, so a server that
+	// falls behind the rate shows here (no coordinated omission).
+	FromSchedule Histogram
+	Errors       map[string]int64
 	// ErrorSamples holds the first message seen for each error code.
 	ErrorSamples map[string]string
 	Sampled      int64 // 200 answers whose signatures were checked
 	Verified     int64 // of those, the ones that verified
+	// Ops breaks the requests down by what they did (Request.Op).
+	Ops map[string]*OpResult
+
+	Server []ProcUsage // the processes of Config.ServerPIDs
+	Self   *ProcUsage  // the load generator itself (nil where /proc is missing)
+
+	Baselines *Baselines // set by the caller when measured in the same run, for the ratios
+}
+
+// OpResult is one kind of request of a run.
+type OpResult struct {
+	Requests int64
+	Errors   int64
+	Sampled  int64
+	Verified int64
+	Latency  Histogram
 }
 
 // RPS is requests per second over the elapsed time.
@@ -173,69 +237,201 @@ func (r *Result) ErrorCount() int64 {
 	return n
 }
 
+// Clean reports whether no request failed and every sampled signature verified.
+func (r *Result) Clean() bool { return r.ErrorCount() == 0 && r.Verified == r.Sampled }
+
 // worker is the private state of one goroutine of a run.
 type worker struct {
 	id        int
 	hist      Histogram
+	sched     Histogram
+	ops       map[string]*OpResult
 	errors    map[string]int64
 	samples   map[string]string
 	sampled   int64
 	verified  int64
 	requests  int64
 	sampleDue bool
+	done      *atomic.Int64 // shared: requests counted, for progress
+	failed    *atomic.Int64 // shared: of those, failed
 }
 
-func (w *worker) fail(code, msg string) {
-	w.errors[code]++
-	if _, ok := w.samples[code]; !ok {
-		w.samples[code] = msg
+func newWorker(id int, done, failed *atomic.Int64) *worker {
+	return &worker{id: id, ops: map[string]*OpResult{}, errors: map[string]int64{}, samples: map[string]string{},
+		sampleDue: true, done: done, failed: failed}
+}
+
+// reset forgets what the worker counted (the warm-up).
+func (w *worker) reset() { *w = *newWorker(w.id, w.done, w.failed) }
+
+func (w *worker) op(name string) *OpResult {
+	o := w.ops[name]
+	if o == nil {
+		o = &OpResult{}
+		w.ops[name] = o
+	}
+	return o
+}
+
+// count records one request after it was judged: latency from send and, for
+// paced runs, from when it was due; code "" for success.
+func (w *worker) count(op string, lat time.Duration, due, answered time.Time, code, msg string) {
+	w.requests++
+	w.hist.Record(lat)
+	if !due.IsZero() {
+		w.sched.Record(answered.Sub(due))
+	}
+	o := w.op(op)
+	o.Requests++
+	o.Latency.Record(lat)
+	w.done.Add(1)
+	if code != "" {
+		o.Errors++
+		w.errors[code]++
+		if _, ok := w.samples[code]; !ok {
+			w.samples[code] = msg
+		}
+		w.failed.Add(1)
 	}
 }
 
-// Run drives the workload against fleet's devices for Config.Duration (or until
-// ctx ends or MaxRequests were sent) and reports. Requests are sent by
-// Concurrency workers; worker w uses the devices w, w+C, w+2C, … in turn (all of
-// them share when there are fewer devices than workers).
-func (b *Bench) Run(ctx context.Context, fleet *Fleet) (*Result, error) {
-	if len(fleet.Devices) == 0 {
-		return nil, errors.New("no devices to run against")
+// step sends one request of worker w; due is when the pacer scheduled it (zero:
+// unpaced). It returns false when the request was cut short by cancellation,
+// which ends the worker and is not a measurement.
+type step func(ctx context.Context, due time.Time) bool
+
+// pacer hands out send times start + k/rate to all workers of a run.
+type pacer struct {
+	start    time.Time
+	interval float64 // nanoseconds
+	next     atomic.Int64
+}
+
+// wait blocks until the next free slot is due and returns it; false when the
+// slot is at or after deadline or ctx ended first.
+func (p *pacer) wait(ctx context.Context, t *time.Timer, deadline time.Time) (time.Time, bool) {
+	k := p.next.Add(1) - 1
+	due := p.start.Add(time.Duration(float64(k) * p.interval))
+	if !due.Before(deadline) {
+		return due, false
 	}
+	if d := time.Until(due); d > 0 {
+		t.Reset(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return due, false
+		case <-t.C:
+		}
+	}
+	return due, true
+}
+
+// drive runs Concurrency workers until Duration passed, MaxRequests were sent
+// or ctx ended, pacing them when paced and Config.Rate is set, and merges what
+// they counted. newStep makes each worker's request function. With a warmup,
+// the workers first run that long unpaced; requests sent during it are not
+// counted, and the measured time, the pacing and the process samples start after it.
+func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time.Duration, newStep func(w *worker) step) (*Result, error) {
 	cfg := b.cfg
 	var (
-		issued   atomic.Int64  // requests started, against MaxRequests
-		rr       atomic.Uint64 // round-robin over targets
-		done     atomic.Int64  // requests counted, for progress
-		failed   atomic.Int64
-		workers  = make([]*worker, cfg.Concurrency)
-		wg       sync.WaitGroup
-		start    = time.Now()
-		deadline = start.Add(cfg.Duration)
+		issued       atomic.Int64 // requests started, against MaxRequests
+		done, failed atomic.Int64
+		workers      = make([]*worker, cfg.Concurrency)
+		wg           sync.WaitGroup
 	)
-	stopProgress := b.startProgress("run", &done, &failed)
 	for i := range workers {
-		w := &worker{id: i, errors: map[string]int64{}, samples: map[string]string{}, sampleDue: true}
-		workers[i] = w
+		workers[i] = newWorker(i, &done, &failed)
+	}
+	steps := make([]step, len(workers))
+	for i, w := range workers {
+		steps[i] = newStep(w)
+	}
+	for _, pid := range cfg.ServerPIDs { // fail before sending anything
+		if _, err := SampleProc(pid); err != nil {
+			return nil, fmt.Errorf("sample server: %w", err)
+		}
+	}
+
+	start := time.Now()
+	measureFrom := start.Add(warmup)
+	deadline := measureFrom.Add(cfg.Duration)
+	var pace *pacer
+	if paced && cfg.Rate > 0 {
+		// Pacing starts with the measurement: a warm-up goes as fast as it can,
+		// so a cold server does not leave a backlog to the measured time.
+		pace = &pacer{start: measureFrom, interval: float64(time.Second) / cfg.Rate}
+	}
+	if warmup > 0 {
+		fmt.Fprintf(b.progress, "%s: warming up for %v (not measured)\n", phase, warmup)
+	}
+	stopProgress := b.startProgress(phase, &done, &failed)
+	for i, w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b.work(ctx, w, fleet, deadline, &issued, &rr, &done, &failed)
+			var timer *time.Timer
+			if pace != nil {
+				timer = time.NewTimer(time.Hour)
+				timer.Stop()
+			}
+			measuring := warmup <= 0
+			for {
+				if ctx.Err() != nil || !time.Now().Before(deadline) {
+					return
+				}
+				if cfg.MaxRequests > 0 && issued.Add(1) > cfg.MaxRequests {
+					return
+				}
+				if !measuring && !time.Now().Before(measureFrom) {
+					w.reset() // what was sent before is warm-up
+					measuring = true
+				}
+				var due time.Time
+				if pace != nil && measuring {
+					var ok bool
+					if due, ok = pace.wait(ctx, timer, deadline); !ok {
+						return
+					}
+				}
+				if !steps[i](ctx, due) {
+					return
+				}
+			}
 		}()
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
+	// The process samples span the measured time only.
+	var (
+		procs, self      *procWatch
+		procErr, selfErr error = nil, errors.New("not sampled")
+	)
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	if d := time.Until(measureFrom); d > 0 {
+		select {
+		case <-ctx.Done():
+		case <-finished: // e.g. MaxRequests reached during the warm-up
+		case <-time.After(d):
+		}
+	}
+	measuredFrom := time.Now()
+	if ctx.Err() == nil {
+		procs, procErr = watchProcs(cfg.ServerPIDs)
+		self, selfErr = watchProcs([]int{os.Getpid()})
+	}
+	<-finished
+	elapsed := time.Since(measuredFrom)
 	stopProgress()
 
-	res := &Result{
-		Workload: b.wl.Name(), Targets: cfg.Targets, Devices: len(fleet.Devices), Concurrency: cfg.Concurrency,
-		Product: fleet.Product, SeedTime: fleet.SeedTime, Elapsed: elapsed,
-		Errors: map[string]int64{}, ErrorSamples: map[string]string{},
-	}
-	if vc, ok := b.wl.(variableCounter); ok {
-		res.Variables = vc.VariablesPerRequest()
+	res := &Result{Elapsed: elapsed, Concurrency: cfg.Concurrency, Targets: cfg.Targets,
+		Errors: map[string]int64{}, ErrorSamples: map[string]string{}, Ops: map[string]*OpResult{}}
+	if pace != nil {
+		res.Rate = cfg.Rate
 	}
 	for _, w := range workers {
 		res.Requests += w.requests
 		res.Latency.Merge(&w.hist)
+		res.FromSchedule.Merge(&w.sched)
 		res.Sampled += w.sampled
 		res.Verified += w.verified
 		for code, n := range w.errors {
@@ -244,6 +440,39 @@ func (b *Bench) Run(ctx context.Context, fleet *Fleet) (*Result, error) {
 				res.ErrorSamples[code] = w.samples[code]
 			}
 		}
+		for name, o := range w.ops {
+			m := res.Ops[name]
+			if m == nil {
+				m = &OpResult{}
+				res.Ops[name] = m
+			}
+			m.Requests += o.Requests
+			m.Errors += o.Errors
+			m.Sampled += o.Sampled
+			m.Verified += o.Verified
+			m.Latency.Merge(&o.Latency)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		if procs != nil {
+			procs.stop()
+		}
+		if selfErr == nil {
+			self.stop()
+		}
+		return res, fmt.Errorf("run interrupted: %w", err)
+	}
+	if selfErr == nil {
+		if u, err := self.stop(); err == nil {
+			res.Self = &u[0]
+		}
+	}
+	if procErr != nil {
+		return res, fmt.Errorf("sample server: %w", procErr)
+	}
+	var err error
+	if res.Server, err = procs.stop(); err != nil {
+		return res, fmt.Errorf("sample server: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("run interrupted: %w", err)
@@ -251,59 +480,82 @@ func (b *Bench) Run(ctx context.Context, fleet *Fleet) (*Result, error) {
 	return res, nil
 }
 
-func (b *Bench) work(ctx context.Context, w *worker, fleet *Fleet, deadline time.Time, issued *atomic.Int64, rr *atomic.Uint64, done, failed *atomic.Int64) {
-	cfg := b.cfg
-	devs := fleet.Devices
-	c := uint64(cfg.Concurrency)
-	// This worker's share of the devices: w.id, w.id+C, …
-	var own uint64
-	if len(devs) > w.id {
-		own = (uint64(len(devs)) - uint64(w.id) + c - 1) / c
+// partition returns worker w's devices: w, w+C, w+2C, … of devs; when there are
+// fewer devices than workers, the workers without one share all of them (in
+// turn from device w mod len(devs)), unless exclusive.
+func partition(devs []Device, w, c int, exclusive bool) []*Device {
+	var own []*Device
+	for i := w; i < len(devs); i += c {
+		own = append(own, &devs[i])
 	}
-	for n := uint64(0); ; n++ {
-		if ctx.Err() != nil || !time.Now().Before(deadline) {
-			return
-		}
-		if cfg.MaxRequests > 0 && issued.Add(1) > cfg.MaxRequests {
-			return
-		}
-		var d *Device
-		if own > 0 {
-			d = &devs[uint64(w.id)+(n%own)*c]
-		} else {
-			d = &devs[(uint64(w.id)+n)%uint64(len(devs))]
-		}
-		req := b.wl.Request(d, n*c+uint64(w.id))
-		cl := b.clients[(rr.Add(1)-1)%uint64(len(b.clients))]
+	if len(own) > 0 || exclusive {
+		return own
+	}
+	for k := range devs {
+		own = append(own, &devs[(w+k)%len(devs)])
+	}
+	return own
+}
 
-		var body any
-		if req.Body != nil {
-			body = req.Body
+// Run drives the workload against fleet's devices for Config.Duration (or until
+// ctx ends or MaxRequests were sent) and reports. Requests are sent by
+// Concurrency workers, each with a Session of the workload over its share of
+// the devices (see partition).
+func (b *Bench) Run(ctx context.Context, fleet *Fleet) (*Result, error) {
+	if b.wl == nil {
+		return nil, errNoWorkload
+	}
+	if len(fleet.Devices) == 0 {
+		return nil, errors.New("no devices to run against")
+	}
+	cfg := b.cfg
+	need := b.wl.OwnDevices()
+	if need > 0 && len(fleet.Devices) < need*cfg.Concurrency {
+		return nil, fmt.Errorf("workload %s needs %d devices of its own per worker: %d devices for %d workers",
+			b.wl.Name(), need, len(fleet.Devices), cfg.Concurrency)
+	}
+	var rr atomic.Uint64 // round-robin over targets
+	c := uint64(cfg.Concurrency)
+	res, err := b.drive(ctx, "run", true, cfg.Warmup, func(w *worker) step {
+		sess := b.wl.NewSession(w.id, partition(fleet.Devices, w.id, cfg.Concurrency, need > 0), cfg.Seed)
+		var n uint64
+		return func(ctx context.Context, due time.Time) bool {
+			d, req := sess.Next(n*c + uint64(w.id))
+			n++
+			cl := b.clients[(rr.Add(1)-1)%uint64(len(b.clients))]
+			var body any
+			if req.Body != nil {
+				body = req.Body
+			}
+			rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+			t0 := time.Now()
+			resp, err := cl.Do(rctx, req.Method, req.Endpoint, req.Query, body)
+			t1 := time.Now()
+			cancel()
+			if err != nil && ctx.Err() != nil {
+				return false // cut short by cancellation: not a measurement
+			}
+			if (w.requests+1)%int64(cfg.SampleEvery) == 0 {
+				w.sampleDue = true // stays due until a signed 200 answer is checked
+			}
+			code, msg := b.judge(w, cl, d, &req, resp, err)
+			sess.Answered(code)
+			w.count(req.Op, t1.Sub(t0), due, t1, code, msg)
+			return true
 		}
-		rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-		t0 := time.Now()
-		resp, err := cl.Do(rctx, req.Method, req.Endpoint, req.Query, body)
-		lat := time.Since(t0)
-		cancel()
-		if err != nil && ctx.Err() != nil {
-			return // cut short by cancellation: not a measurement
-		}
-		w.requests++
-		if w.requests%int64(cfg.SampleEvery) == 0 {
-			w.sampleDue = true // stays due until a 200 answer is checked
-		}
-		w.hist.Record(lat)
-		done.Add(1)
-		if code, msg := b.judge(w, cl, d, resp, err); code != "" {
-			w.fail(code, msg)
-			failed.Add(1)
+	})
+	if res != nil {
+		res.Workload, res.Devices, res.Product, res.SeedTime = b.wl.Name(), len(fleet.Devices), fleet.Product, fleet.SeedTime
+		if vc, ok := b.wl.(variableCounter); ok {
+			res.Variables = vc.VariablesPerRequest()
 		}
 	}
+	return res, err
 }
 
 // judge returns the error code of one answer ("" for success), verifying
-// signatures when a sample is due.
-func (b *Bench) judge(w *worker, cl *client.Client, d *Device, resp *client.Response, err error) (code, msg string) {
+// signatures when a sample is due, and the body of every unsigned answer.
+func (b *Bench) judge(w *worker, cl *client.Client, d *Device, req *Request, resp *client.Response, err error) (code, msg string) {
 	if err != nil {
 		var ne net.Error
 		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
@@ -317,21 +569,34 @@ func (b *Bench) judge(w *worker, cl *client.Client, d *Device, resp *client.Resp
 		}
 		return fmt.Sprintf("http_%d", resp.Status), fmt.Sprintf("HTTP %d: %.200q", resp.Status, resp.Body)
 	}
+	if req.Unsigned {
+		if req.Verify != nil {
+			if err := req.Verify(cl, d, resp.Body); err != nil {
+				return "unexpected_response", err.Error()
+			}
+		}
+		return "", ""
+	}
 	if !w.sampleDue {
 		return "", ""
 	}
 	w.sampleDue = false
 	w.sampled++
+	op := w.op(req.Op)
+	op.Sampled++
 	if err := cl.VerifyResponse(resp); err != nil {
 		return "bad_signature", err.Error()
 	}
-	if err := b.wl.VerifyBody(cl, d, resp.Body); err != nil {
-		if errors.Is(err, client.ErrLicenseSignatureInvalid) || errors.Is(err, client.ErrLicenseSignatureMissing) {
-			return "bad_signature", err.Error()
+	if req.Verify != nil {
+		if err := req.Verify(cl, d, resp.Body); err != nil {
+			if errors.Is(err, client.ErrLicenseSignatureInvalid) || errors.Is(err, client.ErrLicenseSignatureMissing) {
+				return "bad_signature", err.Error()
+			}
+			return "unexpected_response", err.Error()
 		}
-		return "unexpected_response", err.Error()
 	}
 	w.verified++
+	op.Verified++
 	return "", ""
 }
 

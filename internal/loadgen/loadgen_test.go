@@ -280,6 +280,8 @@ func TestConfigValidation(t *testing.T) {
 		"no duration":    func(c *Config) { c.Duration = 0 },
 		"bad workload":   func(c *Config) { c.Workload = "nope" },
 		"bad public key": func(c *Config) { c.PublicKeyPEM = []byte("nope") },
+		"negative rate":  func(c *Config) { c.Rate = -1 },
+		"bad server pid": func(c *Config) { c.ServerPIDs = []int{0} },
 	} {
 		c := good
 		c.Targets = append([]string(nil), good.Targets...)

@@ -32,6 +32,9 @@ const mgmtTimeout = 60 * time.Second
 // one device on each through the License API with Config.Concurrency workers,
 // verifying every activation answer. Any failure aborts the seeding.
 func (b *Bench) Seed(ctx context.Context) (*Fleet, error) {
+	if b.wl == nil {
+		return nil, errNoWorkload
+	}
 	start := time.Now()
 	var rnd [4]byte
 	rand.Read(rnd[:])
