@@ -184,6 +184,7 @@ func TestRequestErrorsKeepTheShape(t *testing.T) {
 		{"wrong content type", "POST", "/api/v4/track_device_variables", `{}`, "application/x-www-form-urlencoded", 415, licensing.EUnsupportedMedia},
 		{"missing all", "POST", "/api/v4/track_device_variables", `{}`, "", 400, licensing.EMissingParameters},
 		{"hardware_id number", "POST", "/api/v4/track_device_variables", `{"hardware_id":5,"product":"app","variables":{}}`, "", 400, licensing.EValidation},
+		{"hardware_id over 255 characters", "POST", "/api/v4/track_device_variables", `{"hardware_id":"` + strings.Repeat("😀", 256) + `","product":"app","variables":{}}`, "", 400, licensing.EValidation},
 		{"nul in field", "POST", "/api/v4/track_device_variables", `{"hardware_id":"a\u0000","product":"app","variables":{}}`, "", 400, licensing.EValidation},
 		{"unknown product", "POST", "/api/v4/track_device_variables", `{"hardware_id":"h","product":"zzz","variables":{}}`, "", 400, licensing.EUnknownProduct},
 		{"no license key", "POST", "/api/v4/track_device_variables", `{"hardware_id":"h","product":"app","variables":{}}`, "", 400, licensing.ELicenseKeyReq},

@@ -19,6 +19,13 @@ import (
 // maxFieldLen bounds every scalar string field (characters); variables have their own limits.
 const maxFieldLen = 1024
 
+// maxIdentifierLen bounds the fields that are looked up through an index (hardware_id,
+// product, license_key, username): 255 characters stay under PostgreSQL's b-tree entry
+// limit (~2.7 kB) even in four-byte UTF-8.
+const maxIdentifierLen = 255
+
+var identifiers = map[string]bool{"hardware_id": true, "product": true, "license_key": true, "username": true}
+
 // params is a request's parameters: a JSON object body (POST) or the query (GET).
 type params struct {
 	body  map[string]json.RawMessage
@@ -96,8 +103,12 @@ func (p *params) str(name string) (string, error) {
 	if strings.IndexByte(s, 0) >= 0 {
 		return "", licensing.FieldError(name, "%s must not contain NUL characters", name)
 	}
-	if utf8.RuneCountInString(s) > maxFieldLen {
-		return "", licensing.FieldError(name, "%s is longer than %d characters", name, maxFieldLen)
+	limit := maxFieldLen
+	if identifiers[name] {
+		limit = maxIdentifierLen
+	}
+	if utf8.RuneCountInString(s) > limit {
+		return "", licensing.FieldError(name, "%s is longer than %d characters", name, limit)
 	}
 	return s, nil
 }
