@@ -100,7 +100,7 @@ func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateReq
 		if err != nil {
 			return fmt.Errorf("variables: %w", err)
 		}
-		o, err := tx.Order(ctx, companyID, l.OrderID)
+		o, err := s.order(ctx, tx, companyID, l.OrderID)
 		if err != nil {
 			return fmt.Errorf("order: %w", err)
 		}
@@ -163,7 +163,7 @@ func (s *Service) Check(ctx context.Context, companyID int64, id Identity) (Lice
 		if err != nil {
 			return err
 		}
-		o, err := tx.Order(ctx, companyID, r.License.OrderID)
+		o, err := s.order(ctx, tx, companyID, r.License.OrderID)
 		if err != nil {
 			return fmt.Errorf("order: %w", err)
 		}

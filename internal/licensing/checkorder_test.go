@@ -358,3 +358,17 @@ func TestCheck(t *testing.T) {
 		t.Errorf("variables after re-activation %+v, want v=1 from %v", vs, t0)
 	}
 }
+
+// Products are cached once found, never as missing: a product created after a lookup
+// missed it is found by the next call (on any instance, since nothing is cached on a miss).
+func TestUnknownProductIsNotCached(t *testing.T) {
+	e := newEnv(t)
+	id := keyID("late", "K-LATE", "hw")
+	_, err := e.svc.Check(e.ctx, e.cid, id)
+	wantCode(t, err, licensing.EUnknownProduct)
+	if _, err := e.svc.CreateProduct(e.ctx, e.cid, licensing.ProductInput{Name: "Late", ShortCode: "late"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.Check(e.ctx, e.cid, id)
+	wantCode(t, err, licensing.ELicenseNotFound)
+}

@@ -17,6 +17,7 @@ type Service struct {
 	limits Limits
 	log    *slog.Logger
 
+	cache      *immutable
 	stamps     *checkStamps // nil: last-check stamps are written at once
 	stampEvery time.Duration
 }
@@ -35,7 +36,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // NewService returns a Service on store.
 func NewService(store Store, opts ...Option) *Service {
-	s := &Service{store: store, now: time.Now, limits: DefaultLimits, log: slog.Default()}
+	s := &Service{store: store, now: time.Now, limits: DefaultLimits, log: slog.Default(), cache: newImmutable()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -75,7 +76,7 @@ type resolved struct {
 // candidates whose password does not match are dropped (no user enumeration).
 func (s *Service) resolve(ctx context.Context, tx Tx, companyID int64, id Identity, checkPassword bool) (resolved, error) {
 	var r resolved
-	p, err := tx.ProductByCode(ctx, companyID, id.Product)
+	p, err := s.productByCode(ctx, tx, companyID, id.Product)
 	if errors.Is(err, ErrNoRows) {
 		return r, Errorf(EUnknownProduct, "Provided product was not found")
 	} else if err != nil {

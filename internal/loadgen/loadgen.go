@@ -611,15 +611,23 @@ func (b *Bench) startProgress(phase string, done, failed *atomic.Int64) (stop fu
 		defer t.Stop()
 		start := time.Now()
 		var last int64
+		lastAt := start
+		line := func(now time.Time) {
+			n := done.Load()
+			rate := float64(n-last) / max(now.Sub(lastAt).Seconds(), 1e-9)
+			fmt.Fprintf(b.progress, "%s %4.0fs  %8.0f req/s  %10d total  %6d errors\n",
+				phase, now.Sub(start).Seconds(), rate, n, failed.Load())
+			last, lastAt = n, now
+		}
 		for {
 			select {
 			case <-quit:
+				if now := time.Now(); now.Sub(lastAt) >= 100*time.Millisecond {
+					line(now) // the last partial second, so a short run still reports
+				}
 				return
 			case now := <-t.C:
-				n := done.Load()
-				fmt.Fprintf(b.progress, "%s %4.0fs  %8d req/s  %10d total  %6d errors\n",
-					phase, now.Sub(start).Seconds(), n-last, n, failed.Load())
-				last = n
+				line(now)
 			}
 		}
 	}()

@@ -1,0 +1,56 @@
+package licensing
+
+import (
+	"context"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// immutable caches rows that no operation ever changes or deletes once created:
+// products (looked up by short code on every License API call) and orders (shown in
+// every license object). A cached copy is therefore never stale, on this instance or
+// because of another one; only hits are cached, so a product created elsewhere is
+// found at once. Anything that can change (licenses, devices, keys) is always read
+// from the store. If products or orders ever become editable, these caches must go.
+type immutable struct {
+	products *lru.Cache[productKey, Product]
+	orders   *lru.Cache[int64, Order]
+}
+
+type productKey struct {
+	companyID int64
+	code      string
+}
+
+const immutableCacheSize = 16384
+
+func newImmutable() *immutable {
+	p, _ := lru.New[productKey, Product](immutableCacheSize)
+	o, _ := lru.New[int64, Order](immutableCacheSize)
+	return &immutable{products: p, orders: o}
+}
+
+// productByCode is tx.ProductByCode through the cache.
+func (s *Service) productByCode(ctx context.Context, tx Tx, companyID int64, code string) (Product, error) {
+	k := productKey{companyID, code}
+	if p, ok := s.cache.products.Get(k); ok {
+		return p, nil
+	}
+	p, err := tx.ProductByCode(ctx, companyID, code)
+	if err == nil {
+		s.cache.products.Add(k, p)
+	}
+	return p, err
+}
+
+// order is tx.Order through the cache.
+func (s *Service) order(ctx context.Context, tx Tx, companyID, id int64) (Order, error) {
+	if o, ok := s.cache.orders.Get(id); ok && o.CompanyID == companyID {
+		return o, nil
+	}
+	o, err := tx.Order(ctx, companyID, id)
+	if err == nil {
+		s.cache.orders.Add(id, o)
+	}
+	return o, err
+}
