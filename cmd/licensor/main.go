@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -182,14 +183,19 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	return err
 }
 
-// redactURL drops any password from a database URL before it is logged.
+// redactURL drops any password from a database URL before it is logged or shown:
+// the user-info one and a password= query parameter.
 func redactURL(u string) string {
-	if at := strings.LastIndex(u, "@"); at >= 0 {
-		if scheme := strings.Index(u, "://"); scheme >= 0 && scheme < at {
-			return u[:scheme+3] + "…" + u[at:]
-		}
+	parsed, err := url.Parse(u)
+	if err != nil || parsed.Scheme == "sqlite" || parsed.Opaque != "" {
+		return u
 	}
-	return u
+	q := parsed.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		parsed.RawQuery = q.Encode()
+	}
+	return parsed.Redacted()
 }
 
 func printCredentials(w io.Writer, cr licensing.Credentials, asJSON bool) {

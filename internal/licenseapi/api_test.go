@@ -131,6 +131,7 @@ func TestAuthErrors(t *testing.T) {
 		{"wrong shared key", map[string]string{"Authorization": wrongShared}, 400, licensing.ESignatureMismatch},
 		{"signature not base64", map[string]string{"Authorization": `algorithm="hmac-sha256",headers="date",signature="%%%",apikey="` + f.creds.APIKey + `"`}, 400, licensing.ESignatureMismatch},
 		{"revoked key", map[string]string{"Authorization": revoked}, 400, licensing.ERevokedAPIKey},
+		{"api key not UTF-8", map[string]string{"Authorization": "algorithm=\"hmac-sha256\",headers=\"date\",signature=\"c2ln\",apikey=\"\xff\xfe\""}, 400, licensing.EInvalidAPIKey},
 		{"date 16 min old", map[string]string{"Date": oldDate, "Authorization": oldAuth}, 400, licensing.EDateHeaderDiff},
 		{"date 16 min ahead", map[string]string{"Date": futDate, "Authorization": futAuth}, 400, licensing.EDateHeaderDiff},
 		{"date not RFC 7231", map[string]string{"Date": "2026-06-01T12:00:00Z"}, 400, licensing.EDateHeaderDiff},

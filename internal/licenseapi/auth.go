@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/licensor/licensor/internal/licensing"
 )
@@ -108,7 +109,9 @@ func (h *Handler) authenticate(r *http.Request) (licensing.APIKey, error) {
 	if perr != nil {
 		return licensing.APIKey{}, perr
 	}
-	if len(p.apiKey) > 128 {
+	// A key that cannot be one is refused before the lookup (PostgreSQL rejects broken
+	// UTF-8 and NUL in parameters, which must not become a 500).
+	if len(p.apiKey) > 128 || !utf8.ValidString(p.apiKey) || strings.IndexByte(p.apiKey, 0) >= 0 {
 		return licensing.APIKey{}, licensing.Errorf(licensing.EInvalidAPIKey, "Provided api key is not valid")
 	}
 	date, err := http.ParseTime(dates[0])

@@ -32,9 +32,24 @@ func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateReq
 	if err := s.ValidateVariables(req.Variables); err != nil {
 		return LicenseState{}, err
 	}
+	// Identify the license first in a read transaction: a user's password check (PBKDF2,
+	// milliseconds) must not hold SQLite's single writer. Licenses and users never change
+	// owner, so the write transaction can take the license found here by id.
+	id := req.Identity
+	err := s.store.Read(ctx, func(tx Tx) error {
+		r, err := s.resolve(ctx, tx, companyID, id, true)
+		if err != nil {
+			return err
+		}
+		id.LicenseID, id.Password = r.License.ID, ""
+		return nil
+	})
+	if err != nil {
+		return LicenseState{}, err
+	}
 	var st LicenseState
-	err := s.store.Write(ctx, func(tx Tx) error {
-		r, err := s.resolve(ctx, tx, companyID, req.Identity, true)
+	err = s.store.Write(ctx, func(tx Tx) error {
+		r, err := s.resolve(ctx, tx, companyID, id, false)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,8 @@ package licensing
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -74,9 +76,12 @@ func (s *Service) FlushCheckStamps(ctx context.Context) error {
 	if len(p) == 0 {
 		return nil
 	}
+	// Rows are written in id order, the order every multi-row device writer locks in,
+	// so two flushes (or a flush and a license reset) cannot deadlock on PostgreSQL.
+	ids := slices.Sorted(maps.Keys(p))
 	err := s.store.Write(ctx, func(tx Tx) error {
-		for id, at := range p {
-			if err := tx.TouchDeviceCheck(ctx, id, at); err != nil {
+		for _, id := range ids {
+			if err := tx.TouchDeviceCheck(ctx, id, p[id]); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/licensor/licensor/internal/signing"
 )
@@ -129,7 +130,7 @@ func (s *Service) newAPIKey(ctx context.Context, tx Tx, companyID int64, readOnl
 func (s *Service) AuthenticateManagement(ctx context.Context, key string) (int64, error) {
 	prefix, secret, ok := strings.Cut(key, ".")
 	unauthorized := Errorf(EUnauthorized, "Invalid API key.")
-	if !ok || prefix == "" || secret == "" || len(key) > 256 {
+	if !ok || prefix == "" || secret == "" || len(key) > 256 || !utf8.ValidString(key) || strings.IndexByte(key, 0) >= 0 {
 		return 0, unauthorized
 	}
 	var mk ManagementKey

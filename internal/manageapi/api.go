@@ -217,6 +217,19 @@ func queryID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
+// queryText reads a text filter, refusing what no stored value can be (broken UTF-8,
+// NUL) rather than letting the database reject it as a server error.
+func queryText(r *http.Request, name string) (string, error) {
+	v := r.URL.Query().Get(name)
+	if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 || len(v) > 1024 {
+		return "", licensing.FieldError(name, "%s must be valid UTF-8 text without NUL, at most 1024 bytes", name)
+	}
+	return v, nil
+}
+
+// maxOffset keeps offset+limit far from integer overflow.
+const maxOffset = 1 << 40
+
 // page reads limit (default 20, at most 100) and offset.
 func page(r *http.Request) (licensing.Page, error) {
 	p := licensing.Page{Limit: 20}
@@ -230,8 +243,8 @@ func page(r *http.Request) (licensing.Page, error) {
 	}
 	if v := q.Get("offset"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return p, licensing.FieldError("offset", "offset must be a non-negative integer")
+		if err != nil || n < 0 || n > maxOffset {
+			return p, licensing.FieldError("offset", "offset must be an integer from 0 to %d", maxOffset)
 		}
 		p.Offset = n
 	}

@@ -146,6 +146,10 @@ func TestErrors(t *testing.T) {
 		{"device variables need a device", mk, "GET", "/api/v1/device-variables/", ``, 400, "device"},
 		{"missing device", mk, "POST", "/api/v1/devices/999/blacklist/", ``, 404, ""},
 		{"bad limit", mk, "GET", "/api/v1/licenses/?limit=x", ``, 400, "limit"},
+		{"huge offset", mk, "GET", "/api/v1/licenses/?offset=9223372036854775807", ``, 400, "offset"},
+		{"broken utf-8 filter", mk, "GET", "/api/v1/licenses/?license_key=%ff", ``, 400, "license_key"},
+		{"nul in filter", mk, "GET", "/api/v1/devices/?hardware_id=a%00b", ``, 400, "hardware_id"},
+		{"broken utf-8 key", "\xff.abc", "GET", "/api/v1/licenses/", ``, 401, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

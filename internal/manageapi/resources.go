@@ -213,8 +213,14 @@ func (h *Handler) listLicenses(r *http.Request, companyID int64) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
-	q := r.URL.Query()
-	ds, n, err := h.svc.ListLicenses(r.Context(), companyID, licensing.LicenseFilter{Page: pg, LicenseKey: q.Get("license_key"), ProductShortCode: q.Get("product_short_code")})
+	f := licensing.LicenseFilter{Page: pg}
+	if f.LicenseKey, err = queryText(r, "license_key"); err != nil {
+		return 0, nil, err
+	}
+	if f.ProductShortCode, err = queryText(r, "product_short_code"); err != nil {
+		return 0, nil, err
+	}
+	ds, n, err := h.svc.ListLicenses(r.Context(), companyID, f)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -324,7 +330,10 @@ func (h *Handler) listDevices(r *http.Request, companyID int64) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	f := licensing.DeviceFilter{Page: pg, HardwareID: r.URL.Query().Get("hardware_id")}
+	f := licensing.DeviceFilter{Page: pg}
+	if f.HardwareID, err = queryText(r, "hardware_id"); err != nil {
+		return 0, nil, err
+	}
 	if f.LicenseID, err = queryID(r, "license"); err != nil {
 		return 0, nil, err
 	}

@@ -99,6 +99,20 @@ func (t *Tx) CountActiveDevices(ctx context.Context, licenseID int64) (int64, er
 }
 
 func (t *Tx) DeactivateDevices(ctx context.Context, licenseID int64, at time.Time) error {
+	// Lock the rows in id order first (PostgreSQL), the order the last-check flush
+	// writes in, so the two cannot deadlock.
+	if t.D.LockSuffix != "" {
+		rows, err := t.Q.QueryContext(ctx, `SELECT id FROM devices WHERE license_id = $1 AND active = $2 ORDER BY id`+t.D.LockSuffix, licenseID, true)
+		if err != nil {
+			return err
+		}
+		for rows.Next() { // read every row: each is locked as it is produced
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+	}
 	_, err := t.Q.ExecContext(ctx, `UPDATE devices SET active = $1, time_deactivated = $2, updated_at = $3 WHERE license_id = $4 AND active = $5`,
 		false, ms(at), ms(at), licenseID, true)
 	return err
