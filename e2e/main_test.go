@@ -78,6 +78,7 @@ type server struct {
 	done   chan struct{}
 	exit   int
 	args   []string // extra `serve` flags
+	env    []string // extra environment for `serve` (NAME=value)
 }
 
 type syncBuffer struct {
@@ -103,10 +104,16 @@ type cliResult struct {
 	exit           int
 }
 
-func runCLI(args ...string) (cliResult, error) {
+func runCLI(args ...string) (cliResult, error) { return runCLIEnv(nil, args...) }
+
+// runCLIEnv runs the CLI with extra environment variables (NAME=value).
+func runCLIEnv(env []string, args ...string) (cliResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -201,6 +208,9 @@ func (s *server) serveOnce() error {
 	s.cmd = exec.Command(binary, append([]string{"serve", "--db", s.db, "--addr", addr}, s.args...)...)
 	s.cmd.Stdout = s.stderr
 	s.cmd.Stderr = s.stderr
+	if len(s.env) > 0 {
+		s.cmd.Env = append(os.Environ(), s.env...)
+	}
 	if err := s.cmd.Start(); err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/licensor/licensor/internal/licenseapi"
 	"github.com/licensor/licensor/internal/licensing"
 	"github.com/licensor/licensor/internal/postgres"
+	"github.com/licensor/licensor/internal/secrets"
 	"github.com/licensor/licensor/internal/server"
 	"github.com/licensor/licensor/internal/sqlite"
 )
@@ -61,12 +62,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		return cmdServe(ctx, args[1:], stderr)
 	case "init":
-		return cmdInit(ctx, args[1:], stdout)
+		return cmdInit(ctx, args[1:], stdout, stderr)
 	case "company":
 		if len(args) < 2 || args[1] != "create" {
 			return errors.New("usage: licensor company create --name NAME [--db URL] [--json]")
 		}
-		return cmdCompanyCreate(ctx, args[2:], stdout)
+		return cmdCompanyCreate(ctx, args[2:], stdout, stderr)
 	case "public-key":
 		return cmdPublicKey(ctx, args[1:], stdout)
 	case "migrate":
@@ -110,12 +111,37 @@ func openStore(ctx context.Context, url string) (licensing.Store, error) {
 	return nil, fmt.Errorf("unsupported database URL %q (want sqlite:PATH or postgres://…)", redactURL(url))
 }
 
+// openService opens the database and the service on it, sealing secrets with the
+// master key from LICENSOR_MASTER_KEY or LICENSOR_MASTER_KEY_FILE when one is set.
 func openService(ctx context.Context, url string, opts ...licensing.Option) (*licensing.Service, func(), error) {
+	box, err := secrets.FromEnv("")
+	if err != nil {
+		return nil, nil, err
+	}
 	st, err := openStore(ctx, url)
 	if err != nil {
 		return nil, nil, err
 	}
+	opts = append(opts, licensing.WithSecrets(box))
 	return licensing.NewService(st, opts...), func() { st.Close() }, nil
+}
+
+const noMasterKeyWarning = "no master key is configured (LICENSOR_MASTER_KEY or LICENSOR_MASTER_KEY_FILE): shared keys and private signing keys are stored unencrypted in the database"
+
+// checkSecrets proves the master key opens every sealed secret, seals plaintext ones
+// when a key is configured, and warns when none is.
+func checkSecrets(ctx context.Context, svc *licensing.Service, log *slog.Logger) error {
+	rep, err := svc.SealSecrets(ctx)
+	if err != nil {
+		return err
+	}
+	if rep.NewSealed > 0 {
+		log.Info("sealed plaintext secrets with the master key", "count", rep.NewSealed)
+	}
+	if !svc.SealsSecrets() {
+		log.Warn(noMasterKeyWarning, "plaintext_secrets", rep.Plaintext)
+	}
+	return nil
 }
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
@@ -162,6 +188,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 			printCredentials(stderr, cr, false)
 		}
 	}
+	if err := checkSecrets(ctx, svc, log); err != nil {
+		return err
+	}
 	if *pprofAddr != "" {
 		if err := servePprof(ctx, *pprofAddr, log); err != nil {
 			return err
@@ -207,7 +236,7 @@ func printCredentials(w io.Writer, cr licensing.Credentials, asJSON bool) {
 		cr.CompanyID, cr.ManagementKey, cr.APIKey, cr.SharedKey, cr.PublicKey)
 }
 
-func cmdInit(ctx context.Context, args []string, stdout io.Writer) error {
+func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, db := newFlags("init")
 	asJSON := fs.Bool("json", false, "print the credentials as one JSON object")
 	keyAlg := fs.String("signing-key", "rsa-2048", "response signing key algorithm (rsa-2048 or ecdsa-p256)")
@@ -220,6 +249,9 @@ func cmdInit(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer closeStore()
+	if !svc.SealsSecrets() {
+		fmt.Fprintln(stderr, "licensor: warning:", noMasterKeyWarning)
+	}
 	cr, err := svc.Init(ctx, *name, *keyAlg)
 	if errors.Is(err, licensing.ErrAlreadyInitialised) {
 		return fmt.Errorf("%s is already initialised; nothing was changed (use `licensor company create` for another tenant)", redactURL(*db))
@@ -230,7 +262,7 @@ func cmdInit(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-func cmdCompanyCreate(ctx context.Context, args []string, stdout io.Writer) error {
+func cmdCompanyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, db := newFlags("company create")
 	asJSON := fs.Bool("json", false, "print the credentials as one JSON object")
 	keyAlg := fs.String("signing-key", "rsa-2048", "response signing key algorithm (rsa-2048 or ecdsa-p256)")
@@ -246,6 +278,9 @@ func cmdCompanyCreate(ctx context.Context, args []string, stdout io.Writer) erro
 		return err
 	}
 	defer closeStore()
+	if !svc.SealsSecrets() {
+		fmt.Fprintln(stderr, "licensor: warning:", noMasterKeyWarning)
+	}
 	cr, err := svc.CreateCompany(ctx, *name, *keyAlg)
 	if err != nil {
 		return err

@@ -61,6 +61,7 @@ func (s *Service) createCompany(ctx context.Context, name, keyAlg string, first 
 		}
 		now := s.Now()
 		c := Company{Name: name, CreatedAt: now, SigningKeyPEM: priv, PublicKeyPEM: pub}
+		s.sealCompany(&c)
 		if err := tx.CreateCompany(ctx, &c); err != nil {
 			return fmt.Errorf("create company: %w", err)
 		}
@@ -88,14 +89,23 @@ func (s *Service) Initialised(ctx context.Context) (bool, error) {
 	return n > 0, err
 }
 
-// PublicKey returns a company's public key PEM.
+// PublicKey returns a company's public key PEM (it needs no master key).
 func (s *Service) PublicKey(ctx context.Context, companyID int64) (string, error) {
-	c, err := s.Company(ctx, companyID)
+	c, err := s.storedCompany(ctx, companyID)
 	return c.PublicKeyPEM, err
 }
 
-// Company returns a company by id.
+// Company returns a company by id, its signing key opened.
 func (s *Service) Company(ctx context.Context, companyID int64) (Company, error) {
+	c, err := s.storedCompany(ctx, companyID)
+	if err != nil {
+		return c, err
+	}
+	return c, s.openCompany(&c)
+}
+
+// storedCompany returns a company as stored (its signing key possibly sealed).
+func (s *Service) storedCompany(ctx context.Context, companyID int64) (Company, error) {
 	var c Company
 	err := s.store.Read(ctx, func(tx Tx) (err error) {
 		c, err = tx.Company(ctx, companyID)
@@ -119,9 +129,12 @@ func (s *Service) newManagementKey(ctx context.Context, tx Tx, companyID int64) 
 
 func (s *Service) newAPIKey(ctx context.Context, tx Tx, companyID int64, readOnly bool) (APIKey, error) {
 	k := APIKey{CompanyID: companyID, Key: newUUID(), SharedKey: randomString(40), ReadOnly: readOnly, CreatedAt: s.Now()}
-	if err := tx.CreateAPIKey(ctx, &k); err != nil {
+	stored := k
+	s.sealAPIKey(&stored)
+	if err := tx.CreateAPIKey(ctx, &stored); err != nil {
 		return k, fmt.Errorf("create api key: %w", err)
 	}
+	k.ID = stored.ID
 	return k, nil
 }
 
@@ -160,8 +173,10 @@ func (s *Service) APIKeyByKey(ctx context.Context, key string) (APIKey, error) {
 	})
 	if errors.Is(err, ErrNoRows) {
 		return k, Errorf(EInvalidAPIKey, "Provided api key is not valid")
+	} else if err != nil {
+		return k, err
 	}
-	return k, err
+	return k, s.openAPIKey(&k)
 }
 
 // CreateAPIKey makes a further License API key pair for a company.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/licensor/licensor/internal/secrets"
 	"log/slog"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ type Service struct {
 	cache      *immutable
 	stamps     *checkStamps // nil: last-check stamps are written at once
 	stampEvery time.Duration
+	secrets    *secrets.Box // nil: secrets stored as plaintext
 }
 
 // Option configures a Service.

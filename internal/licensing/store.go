@@ -31,6 +31,11 @@ type Tx interface {
 	APIKeyByKey(ctx context.Context, key string) (APIKey, error)
 	RevokeAPIKey(ctx context.Context, companyID, id int64) error
 
+	// Secrets lists every stored secret (signing keys, shared keys) as stored, sealed
+	// or not; SetSecret rewrites one (sealing a database written without a master key).
+	Secrets(ctx context.Context) ([]StoredSecret, error)
+	SetSecret(ctx context.Context, s StoredSecret) error
+
 	CreateManagementKey(ctx context.Context, k *ManagementKey) error
 	ManagementKeyByPrefix(ctx context.Context, prefix string) (ManagementKey, error)
 
@@ -73,6 +78,20 @@ type Tx interface {
 	Variables(ctx context.Context, deviceID int64) ([]Variable, error)
 	// UpsertVariables writes each variable by (device, name), setting ID on each.
 	UpsertVariables(ctx context.Context, deviceID int64, vars []Variable) error
+}
+
+// Kinds of StoredSecret.
+const (
+	SecretSigningKey = "signing_key" // companies.signing_key_pem; Owner is the public key PEM
+	SecretSharedKey  = "shared_key"  // api_keys.shared_key; Owner is the api key
+)
+
+// StoredSecret is one secret column of one row, as stored.
+type StoredSecret struct {
+	Kind  string
+	ID    int64 // the company's or the api key's id
+	Owner string
+	Value string
 }
 
 // LicenseWithUser pairs a license with the license user that matched a lookup.

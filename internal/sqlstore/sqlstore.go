@@ -182,6 +182,34 @@ func (t *Tx) RevokeAPIKey(ctx context.Context, companyID, id int64) error {
 	return mustAffect(t.Q.ExecContext(ctx, `UPDATE api_keys SET revoked = $1 WHERE company_id = $2 AND id = $3`, true, companyID, id))
 }
 
+func (t *Tx) Secrets(ctx context.Context) ([]licensing.StoredSecret, error) {
+	rows, err := t.Q.QueryContext(ctx, `SELECT CAST($1 AS TEXT), id, public_key_pem, signing_key_pem FROM companies
+		UNION ALL SELECT CAST($2 AS TEXT), id, api_key, shared_key FROM api_keys ORDER BY 1, 2`, licensing.SecretSigningKey, licensing.SecretSharedKey)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []licensing.StoredSecret
+	for rows.Next() {
+		var s licensing.StoredSecret
+		if err := rows.Scan(&s.Kind, &s.ID, &s.Owner, &s.Value); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func (t *Tx) SetSecret(ctx context.Context, s licensing.StoredSecret) error {
+	switch s.Kind {
+	case licensing.SecretSigningKey:
+		return mustAffect(t.Q.ExecContext(ctx, `UPDATE companies SET signing_key_pem = $1 WHERE id = $2`, s.Value, s.ID))
+	case licensing.SecretSharedKey:
+		return mustAffect(t.Q.ExecContext(ctx, `UPDATE api_keys SET shared_key = $1 WHERE id = $2`, s.Value, s.ID))
+	}
+	return fmt.Errorf("unknown secret kind %q", s.Kind)
+}
+
 func (t *Tx) CreateManagementKey(ctx context.Context, k *licensing.ManagementKey) (err error) {
 	k.ID, err = t.insert(ctx, `INSERT INTO management_keys (company_id, prefix, secret_hash, revoked, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		k.CompanyID, k.Prefix, k.SecretHash, k.Revoked, ms(k.CreatedAt))

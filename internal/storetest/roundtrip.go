@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ var roundTripTests = []test{
 	{"Company", testCompanyRoundTrip},
 	{"APIKey", testAPIKeyRoundTrip},
 	{"ManagementKey", testManagementKeyRoundTrip},
+	{"Secrets", testSecretsRoundTrip},
 	{"Product", testProductRoundTrip},
 	{"Order", testOrderRoundTrip},
 	{"License", testLicenseRoundTrip},
@@ -93,6 +96,56 @@ func testAPIKeyRoundTrip(t *testing.T, e *env) {
 	equal(t, "after RevokeAPIKey", e.getAPIKey(k.Key), k)
 	if got := e.getAPIKey(cases[0].Key); got.Revoked {
 		t.Errorf("RevokeAPIKey(%d) also revoked key %d", k.ID, got.ID)
+	}
+}
+
+// testSecretsRoundTrip: Secrets lists every signing key and shared key with its owner,
+// sorted by kind and id, and SetSecret rewrites exactly one.
+func testSecretsRoundTrip(t *testing.T, e *env) {
+	var c1, c2 licensing.Company
+	for i, c := range []*licensing.Company{&c1, &c2} {
+		*c = licensing.Company{Name: "c", SigningKeyPEM: fmt.Sprintf("signing-%d", i), PublicKeyPEM: fmt.Sprintf("pub-%d", i), CreatedAt: at(0)}
+		e.write(func(tx licensing.Tx) error { return tx.CreateCompany(e.ctx, c) })
+	}
+	k1 := licensing.APIKey{CompanyID: c1.ID, Key: "ak-1", SharedKey: unicodeName, CreatedAt: at(1)}
+	k2 := licensing.APIKey{CompanyID: c2.ID, Key: "ak-2", SharedKey: "shared-2", CreatedAt: at(2)}
+	for _, k := range []*licensing.APIKey{&k1, &k2} {
+		e.write(func(tx licensing.Tx) error { return tx.CreateAPIKey(e.ctx, k) })
+	}
+	list := func() (out []licensing.StoredSecret) {
+		e.read(func(tx licensing.Tx) (err error) {
+			out, err = tx.Secrets(e.ctx)
+			return err
+		})
+		return out
+	}
+	want := []licensing.StoredSecret{
+		{Kind: licensing.SecretSharedKey, ID: k1.ID, Owner: "ak-1", Value: unicodeName},
+		{Kind: licensing.SecretSharedKey, ID: k2.ID, Owner: "ak-2", Value: "shared-2"},
+		{Kind: licensing.SecretSigningKey, ID: c1.ID, Owner: "pub-0", Value: "signing-0"},
+		{Kind: licensing.SecretSigningKey, ID: c2.ID, Owner: "pub-1", Value: "signing-1"},
+	}
+	equal(t, "Secrets", list(), want)
+
+	want[1].Value = "sealed:v1:abc"
+	want[2].Value = longText
+	e.write(func(tx licensing.Tx) error {
+		if err := tx.SetSecret(e.ctx, want[1]); err != nil {
+			return err
+		}
+		return tx.SetSecret(e.ctx, want[2])
+	})
+	equal(t, "Secrets after SetSecret", list(), want)
+	if got := e.getAPIKey("ak-2"); got.SharedKey != "sealed:v1:abc" {
+		t.Errorf("APIKeyByKey after SetSecret: shared key %q", got.SharedKey)
+	}
+	var missing error
+	e.write(func(tx licensing.Tx) error {
+		missing = tx.SetSecret(e.ctx, licensing.StoredSecret{Kind: licensing.SecretSharedKey, ID: k2.ID + 1000, Value: "x"})
+		return nil
+	})
+	if !errors.Is(missing, licensing.ErrNoRows) {
+		t.Errorf("SetSecret of a missing row: %v, want ErrNoRows", missing)
 	}
 }
 

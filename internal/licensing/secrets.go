@@ -1,0 +1,86 @@
+package licensing
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/licensor/licensor/internal/secrets"
+)
+
+// WithSecrets seals shared keys and private signing keys at rest with box (nil: stored
+// as plaintext).
+func WithSecrets(box *secrets.Box) Option { return func(s *Service) { s.secrets = box } }
+
+// SealsSecrets reports whether a master key is configured.
+func (s *Service) SealsSecrets() bool { return s.secrets.Enabled() }
+
+// A sealed secret is bound to the row it belongs to: a signing key to its public key,
+// a shared key to its api key. A sealed value moved to another row does not open.
+func secretContext(kind, owner string) string { return kind + "\x00" + owner }
+
+func (s *Service) sealCompany(c *Company) {
+	c.SigningKeyPEM = s.secrets.Seal(c.SigningKeyPEM, secretContext(SecretSigningKey, c.PublicKeyPEM))
+}
+
+func (s *Service) openCompany(c *Company) (err error) {
+	c.SigningKeyPEM, err = s.secrets.Open(c.SigningKeyPEM, secretContext(SecretSigningKey, c.PublicKeyPEM))
+	if err != nil {
+		return fmt.Errorf("company %d signing key: %w", c.ID, err)
+	}
+	return nil
+}
+
+func (s *Service) sealAPIKey(k *APIKey) {
+	k.SharedKey = s.secrets.Seal(k.SharedKey, secretContext(SecretSharedKey, k.Key))
+}
+
+func (s *Service) openAPIKey(k *APIKey) (err error) {
+	k.SharedKey, err = s.secrets.Open(k.SharedKey, secretContext(SecretSharedKey, k.Key))
+	if err != nil {
+		return fmt.Errorf("api key %d shared key: %w", k.ID, err)
+	}
+	return nil
+}
+
+// SecretsReport is what SealSecrets found and did.
+type SecretsReport struct {
+	Sealed    int // sealed before, and open under the configured key
+	NewSealed int // plaintext, sealed by this call
+	Plaintext int // plaintext left as is (no master key configured)
+}
+
+// SealSecrets checks every stored secret at startup. With a master key it proves each
+// sealed secret opens (a wrong key fails here, not on the first request) and seals the
+// plaintext ones in one transaction; without one it fails if any secret is sealed and
+// counts the plaintext ones, so the caller can warn.
+func (s *Service) SealSecrets(ctx context.Context) (SecretsReport, error) {
+	var rep SecretsReport
+	err := s.store.Write(ctx, func(tx Tx) error {
+		rep = SecretsReport{}
+		all, err := tx.Secrets(ctx)
+		if err != nil {
+			return fmt.Errorf("list secrets: %w", err)
+		}
+		for _, sec := range all {
+			c := secretContext(sec.Kind, sec.Owner)
+			if secrets.IsSealed(sec.Value) {
+				if _, err := s.secrets.Open(sec.Value, c); err != nil {
+					return fmt.Errorf("%s %d: %w", sec.Kind, sec.ID, err)
+				}
+				rep.Sealed++
+				continue
+			}
+			if !s.secrets.Enabled() {
+				rep.Plaintext++
+				continue
+			}
+			sec.Value = s.secrets.Seal(sec.Value, c)
+			if err := tx.SetSecret(ctx, sec); err != nil {
+				return fmt.Errorf("seal %s %d: %w", sec.Kind, sec.ID, err)
+			}
+			rep.NewSealed++
+		}
+		return nil
+	})
+	return rep, err
+}
