@@ -190,7 +190,9 @@ func TestServeSIGTERM(t *testing.T) {
 	}
 }
 
-// TestServeSIGTERMDrains: a request in flight when SIGTERM arrives is still answered.
+// TestServeSIGTERMDrains: requests in flight when SIGTERM arrives (headers and part of
+// the body sent) are still answered with 200 before the process exits 0, and what they
+// wrote is in the database when the server starts again.
 func TestServeSIGTERMDrains(t *testing.T) {
 	t.Parallel()
 	s, err := startServer(t.TempDir())
@@ -199,49 +201,64 @@ func TestServeSIGTERMDrains(t *testing.T) {
 	}
 	defer s.stop()
 	f := newFixture(t, s, "license-key")
-	l := f.keyLicense(1)
+	l := f.keyLicense(2)
 	id := f.keyID(l, "hw-drain")
 	f.activate(id)
+	id2 := f.keyID(l, "hw-drain-2")
 
-	body, _ := json.Marshal(trackReq(id, "during", "shutdown"))
-	pr, pw := io.Pipe()
-	req, _ := http.NewRequest("POST", s.root+"/api/v4/track_device_variables", pr)
-	date, auth := f.c.AuthHeaders(time.Now())
-	req.Header.Set("Date", date)
-	req.Header.Set("Authorization", auth)
-	req.Header.Set("Content-Type", "application/json")
-	req.ContentLength = int64(len(body))
 	type result struct {
 		status int
 		body   []byte
 		err    error
 	}
-	done := make(chan result, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		done <- result{status: resp.StatusCode, body: b}
-	}()
-	pw.Write(body[:10])
-	time.Sleep(150 * time.Millisecond) // headers and part of the body are in
+	// start sends the headers and the first 10 bytes of a request's body; the returned
+	// function sends the rest.
+	start := func(endpoint string, v any) (<-chan result, func()) {
+		body, _ := json.Marshal(v)
+		pr, pw := io.Pipe()
+		req, _ := http.NewRequest("POST", s.root+"/api/v4/"+endpoint, pr)
+		date, auth := f.c.AuthHeaders(time.Now())
+		req.Header.Set("Date", date)
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Content-Type", "application/json")
+		req.ContentLength = int64(len(body))
+		done := make(chan result, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				done <- result{err: err}
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			done <- result{status: resp.StatusCode, body: b}
+		}()
+		pw.Write(body[:10])
+		return done, func() { pw.Write(body[10:]); pw.Close() }
+	}
+	trackDone, trackRest := start("track_device_variables", trackReq(id, "during", "shutdown"))
+	actDone, actRest := start("activate_license", activateReq(id2))
+	time.Sleep(150 * time.Millisecond) // headers and part of the bodies are in
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(150 * time.Millisecond)
-	pw.Write(body[10:])
-	pw.Close()
 	select {
-	case r := <-done:
-		if r.err != nil || r.status != 200 {
-			t.Errorf("in-flight request: %v HTTP %d %s", r.err, r.status, r.body)
+	case <-s.done:
+		t.Fatalf("exit %d with two requests in flight; output:\n%s", s.exit, s.stderr.String())
+	default:
+	}
+	trackRest()
+	actRest()
+	for what, done := range map[string]<-chan result{"track_device_variables": trackDone, "activate_license": actDone} {
+		select {
+		case r := <-done:
+			if r.err != nil || r.status != 200 {
+				t.Errorf("in-flight %s: %v HTTP %d %s", what, r.err, r.status, r.body)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("in-flight %s not answered", what)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("in-flight request not answered")
 	}
 	select {
 	case <-s.done:
@@ -250,5 +267,25 @@ func TestServeSIGTERMDrains(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no exit after SIGTERM")
+	}
+
+	// What the drained requests wrote survives the restart.
+	if err := s.serve(); err != nil {
+		t.Fatal(err)
+	}
+	c := s.client(t)
+	vs, err := c.GetDeviceVariables(ctx(), id)
+	if err != nil {
+		t.Fatalf("get_device_variables after restart: %v", err)
+	}
+	if len(vs) != 1 || vs[0].Variable != "during" || vs[0].Value != "shutdown" {
+		t.Errorf("variables after restart %+v, want during=shutdown", vs)
+	}
+	if _, err := c.CheckLicense(ctx(), checkReq(id2)); err != nil {
+		t.Errorf("check of the device activated during shutdown, after restart: %v", err)
+	}
+	f.m = s.mgmt(t)
+	if got := f.getLicense(l.ID).TimesActivated; got != 2 {
+		t.Errorf("times_activated after restart %d, want 2", got)
 	}
 }

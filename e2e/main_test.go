@@ -205,6 +205,7 @@ func (s *server) serveOnce() error {
 	}
 	s.addr, s.root = addr, "http://"+addr
 	s.stderr = &syncBuffer{}
+	s.exit = 0
 	s.cmd = exec.Command(binary, append([]string{"serve", "--db", s.db, "--addr", addr}, s.args...)...)
 	s.cmd.Stdout = s.stderr
 	s.cmd.Stderr = s.stderr

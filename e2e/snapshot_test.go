@@ -9,7 +9,6 @@ import (
 	"time"
 
 	_ "github.com/ncruces/go-sqlite3/driver" // registers "sqlite3"
-	_ "github.com/ncruces/go-sqlite3/embed"
 )
 
 // dbSnapshot returns every row of every table of a SQLite-backed server's database,

@@ -157,7 +157,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	proxies := fs.String("trusted-proxies", env("LICENSOR_TRUSTED_PROXIES", ""), "comma-separated CIDRs of load balancers whose X-Forwarded-For gives the client's address")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); off by default")
 	maxBody := fs.Int64("max-body", licenseapi.DefaultMaxBody, "largest request body in bytes (larger: 413)")
+	prot := protectionFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := prot.check(); err != nil {
 		return err
 	}
 	if lim.MaxVariableName < 1 || lim.MaxVariableValue < 1 || lim.MaxVariablesPerCall < 1 || lim.MaxVariablesPerDevice < 1 || *maxBody < 1 {
@@ -206,7 +210,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	stampCtx, stopStamps := context.WithCancel(context.Background())
 	stamped := make(chan struct{})
 	go func() { svc.RunCheckStamps(stampCtx); close(stamped) }()
-	err = server.New(svc, server.Config{Log: log, MaxBody: *maxBody, TrustedProxies: trustedProxies}).Serve(ctx, ln)
+	log.Info("rate limits (0: off)", "company_license_per_min", prot.limits.CompanyLicense, "company_manage_per_min", prot.limits.CompanyManage,
+		"ip_per_10s", prot.limits.IP, "authorization_per_s", prot.limits.Authorization)
+	err = server.New(svc, prot.apply(server.Config{Log: log, MaxBody: *maxBody, TrustedProxies: trustedProxies})).Serve(ctx, ln)
 	stopStamps()
 	<-stamped
 	return err

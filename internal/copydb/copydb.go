@@ -45,6 +45,7 @@ var Tables = []table{
 		"ip", "external_ip", "mac_address", "app_ver", "sdk_ver", "is_vm", "vm_info", "time_activated", "time_deactivated", "last_check",
 		"created_at", "updated_at"}, set("active", "blacklisted", "is_vm")},
 	{"device_variables", []string{"id", "device_id", "name", "value", "created_at"}, nil},
+	{"audit_log", []string{"id", "company_id", "created_at", "actor", "action", "object_type", "object_id", "before_value", "after_value"}, nil},
 }
 
 // Target says how to finish a copy on the target engine.

@@ -4,8 +4,10 @@ package httpkit
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime/debug"
 
 	"github.com/licensor/licensor/internal/licensing"
@@ -17,6 +19,7 @@ var statuses = map[string]int{
 	licensing.ENotFound:         http.StatusNotFound,
 	licensing.EMethodNotAllowed: http.StatusMethodNotAllowed,
 	licensing.ERequestTooLarge:  http.StatusRequestEntityTooLarge,
+	licensing.ERequestTimeout:   http.StatusRequestTimeout,
 	licensing.EUnsupportedMedia: http.StatusUnsupportedMediaType,
 	licensing.EUnauthorized:     http.StatusUnauthorized,
 	licensing.EOrderIDExists:    http.StatusConflict,
@@ -44,6 +47,11 @@ func AsError(log *slog.Logger, r *http.Request, err error) *licensing.Error {
 	if errors.As(err, &mbe) {
 		return licensing.Errorf(licensing.ERequestTooLarge, "request body larger than %d bytes", mbe.Limit)
 	}
+	// The server's read timeout ran out while the body was still arriving: the
+	// client's doing, not an internal error (and no error log a slow client can fill).
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return licensing.Errorf(licensing.ERequestTimeout, "request body not received in time")
+	}
 	log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	return licensing.Errorf(licensing.EInternal, "Internal server error")
 }
@@ -63,4 +71,20 @@ func Recover(log *slog.Logger, next http.Handler, onError func(http.ResponseWrit
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// ReadBody reads a request body. A body that cannot be read is the client's fault, not
+// an internal error: one over the MaxBytesReader limit stays *http.MaxBytesError and a
+// read timeout stays a deadline error (AsError maps both); any other failure — a body
+// cut short of its Content-Length, broken chunked framing — is invalid_json.
+func ReadBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	if err == nil {
+		return b, nil
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil, err
+	}
+	return nil, licensing.Errorf(licensing.EInvalidJSON, "request body could not be read completely: %v", err)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/licensor/licensor/internal/httpkit"
 	"github.com/licensor/licensor/internal/jsoncanon"
 	"github.com/licensor/licensor/internal/licensing"
+	"github.com/licensor/licensor/internal/ratelimit"
 )
 
 // Prefix is where the License API lives.
@@ -33,6 +34,7 @@ type Handler struct {
 	handler http.Handler // serve behind panic recovery
 	signer  *signer      // signs responses, reusing signatures of identical bytes
 	metrics *metrics
+	limit   ratelimit.CompanyLimiter // per-company request limit (nil: none)
 }
 
 type route struct {
@@ -57,6 +59,8 @@ type Config struct {
 	SignatureCache int
 	// Metrics registers the API's Prometheus series (nil: not exported).
 	Metrics prometheus.Registerer
+	// CompanyLimit limits each company's authenticated requests (nil: no limit).
+	CompanyLimit ratelimit.CompanyLimiter
 }
 
 // New returns the License API handler.
@@ -70,7 +74,7 @@ func New(svc *licensing.Service, c Config) *Handler {
 	if c.MaxBody <= 0 {
 		c.MaxBody = DefaultMaxBody
 	}
-	h := &Handler{svc: svc, log: c.Log, now: c.Now, maxBody: c.MaxBody}
+	h := &Handler{svc: svc, log: c.Log, now: c.Now, maxBody: c.MaxBody, limit: c.CompanyLimit}
 	h.signer = newSigner(c.SignatureCache, func(ctx context.Context, companyID int64) (string, error) {
 		co, err := svc.Company(ctx, companyID)
 		return co.SigningKeyPEM, err
@@ -109,7 +113,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
-	resp, companyID, err := h.call(r, rt)
+	resp, companyID, err := h.call(w, r, rt)
 	if err != nil {
 		h.writeError(w, r, httpkit.AsError(h.log, r, err))
 		return
@@ -124,10 +128,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 
 // call authenticates and runs one endpoint; it returns the answer and the company whose
 // key signs it.
-func (h *Handler) call(r *http.Request, rt route) (any, int64, error) {
+func (h *Handler) call(w http.ResponseWriter, r *http.Request, rt route) (any, int64, error) {
 	key, err := h.authenticate(r)
 	if err != nil {
 		return nil, 0, err
+	}
+	if e := ratelimit.Company(h.limit, w, key.CompanyID); e != nil {
+		return nil, 0, e
 	}
 	if rt.write && key.ReadOnly {
 		return nil, 0, licensing.Errorf(licensing.EReadOnlyAPIKey, "This API key is read-only")

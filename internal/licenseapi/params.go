@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/licensor/licensor/internal/httpkit"
 	"github.com/licensor/licensor/internal/jsoncanon"
 	"github.com/licensor/licensor/internal/licensing"
 )
@@ -46,6 +46,11 @@ func readParams(r *http.Request) (*params, error) {
 					return nil, licensing.Errorf(licensing.EValidation, "query string is not valid UTF-8")
 				}
 			}
+			// Which of two values counts would be a guess (Fastify, the reference server,
+			// turns a repeated name into an array that fails its string schema).
+			if len(vs) > 1 {
+				return nil, licensing.FieldError(name, "%s is given more than once", truncate(name))
+			}
 		}
 		return &params{query: q}, nil
 	}
@@ -56,9 +61,9 @@ func readParams(r *http.Request) (*params, error) {
 			return nil, licensing.Errorf(licensing.EUnsupportedMedia, "Content-Type must be application/json")
 		}
 	}
-	body, err := io.ReadAll(r.Body)
+	body, err := httpkit.ReadBody(r)
 	if err != nil {
-		return nil, err // *http.MaxBytesError → 413
+		return nil, err // *http.MaxBytesError → 413; a truncated body → invalid_json
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, licensing.Errorf(licensing.EInvalidJSON, "request body is empty; a JSON object is required")
@@ -129,6 +134,10 @@ func (p *params) licenseID() (int64, error) {
 			return 0, nil
 		}
 		text = p.query.Get(name)
+	}
+	// Only a JSON number's decimal syntax: ParseFloat alone also takes "0x1p4", "1_0", "Inf".
+	if !json.Valid([]byte(text)) {
+		return 0, bad
 	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil || f != math.Trunc(f) || f < 1 || f > 1<<53-1 {

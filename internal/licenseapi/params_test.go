@@ -2,7 +2,12 @@ package licenseapi
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/licensor/licensor/internal/licensing"
 )
@@ -109,5 +114,66 @@ func TestLicenseID(t *testing.T) {
 				t.Fatalf("got %d, %v; want %d ok=%v", got, err, tt.want, tt.ok)
 			}
 		})
+	}
+}
+
+// A query license_id is a JSON number's decimal text, nothing ParseFloat alone accepts.
+func TestLicenseIDQuery(t *testing.T) {
+	tests := []struct {
+		query string
+		want  int64
+		ok    bool
+	}{
+		{"", 0, true},
+		{"license_id=7", 7, true},
+		{"license_id=7.0", 7, true},
+		{"license_id=7e0", 7, true},
+		{"license_id=", 0, false},
+		{"license_id=0x1p3", 0, false},
+		{"license_id=0x7", 0, false},
+		{"license_id=1_0", 0, false},
+		{"license_id=Inf", 0, false},
+		{"license_id=NaN", 0, false},
+		{"license_id=%2B7", 0, false},
+		{"license_id=+7", 0, false},
+		{"license_id=07", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/api/v4/check_license?"+tt.query, nil)
+			p, err := readParams(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.licenseID()
+			if (err == nil) != tt.ok || got != tt.want {
+				t.Fatalf("got %d, %v; want %d ok=%v", got, err, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+// A query parameter given twice is refused rather than one of its values picked.
+func TestQueryDuplicateRefused(t *testing.T) {
+	for _, q := range []string{"product=a&product=b", "product=a&product=a", "license_id=1&license_id=2", "x=1&x=1"} {
+		r := httptest.NewRequest("GET", "/api/v4/check_license?hardware_id=h&"+q, nil)
+		_, err := readParams(r)
+		var e *licensing.Error
+		if !errors.As(err, &e) || e.Code != licensing.EValidation || e.Field == "" {
+			t.Errorf("%s: err = %v, want a validation_error naming the field", q, err)
+		}
+	}
+	r := httptest.NewRequest("GET", "/api/v4/check_license?product=a&hardware_id=h&license_key=k", nil)
+	if _, err := readParams(r); err != nil {
+		t.Errorf("distinct names: %v", err)
+	}
+}
+
+// A body cut short of its Content-Length is the client's invalid_json, not an internal error.
+func TestTruncatedBody(t *testing.T) {
+	r := httptest.NewRequest("POST", "/api/v4/track_device_variables", io.MultiReader(strings.NewReader(`{"product":"p"`), iotest.ErrReader(io.ErrUnexpectedEOF)))
+	_, err := readParams(r)
+	if licensing.ErrorCode(err) != licensing.EInvalidJSON {
+		t.Fatalf("err = %v, want invalid_json", err)
 	}
 }

@@ -73,6 +73,7 @@ func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateReq
 		if found && d.Blacklisted {
 			return Errorf(EBlacklisted, "This device is blacklisted")
 		}
+		before := d
 		seatTaken := found && d.Active
 		if !seatTaken && !l.AllowUnlimitedActivations && l.TimesActivated >= l.MaxActivations {
 			return Errorf(EMaxActivations, "License is already activated max number of times")
@@ -104,6 +105,11 @@ func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateReq
 			l.Active = true
 			if err := tx.UpdateLicense(ctx, &l); err != nil {
 				return fmt.Errorf("update license: %w", err)
+			}
+		}
+		if !seatTaken {
+			if err := s.audit(WithActor(ctx, ActorClient), tx, companyID, AuditDeviceActivate, "device", d.ID, viewDevice(before, found), viewDevice(d, true)); err != nil {
+				return err
 			}
 		}
 		if len(req.Variables) > 0 {
@@ -154,6 +160,7 @@ func (s *Service) Deactivate(ctx context.Context, companyID int64, id Identity, 
 		}
 		l := r.License
 		now := s.Now()
+		before := d
 		d.Active = false
 		d.TimeDeactivated = &now
 		d.UpdatedAt = now
@@ -166,7 +173,7 @@ func (s *Service) Deactivate(ctx context.Context, companyID int64, id Identity, 
 		if err := tx.UpdateLicense(ctx, &l); err != nil {
 			return fmt.Errorf("update license: %w", err)
 		}
-		return nil
+		return s.audit(WithActor(ctx, ActorClient), tx, companyID, AuditDeviceDeactivate, "device", d.ID, viewDevice(before, true), viewDevice(d, true))
 	})
 }
 

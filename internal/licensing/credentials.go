@@ -69,6 +69,9 @@ func (s *Service) createCompany(ctx context.Context, name, keyAlg string, first 
 		if err != nil {
 			return err
 		}
+		if err := s.audit(ctx, tx, c.ID, AuditCompanyCreate, "company", c.ID, nil, map[string]any{"id": c.ID, "name": c.Name}); err != nil {
+			return err
+		}
 		ak, err := s.newAPIKey(ctx, tx, c.ID, false)
 		if err != nil {
 			return err
@@ -135,16 +138,16 @@ func (s *Service) newAPIKey(ctx context.Context, tx Tx, companyID int64, readOnl
 		return k, fmt.Errorf("create api key: %w", err)
 	}
 	k.ID = stored.ID
-	return k, nil
+	return k, s.audit(ctx, tx, companyID, AuditAPIKeyCreate, "api_key", k.ID, nil, apiKeyView{k.ID, k.Key, k.ReadOnly, k.Revoked})
 }
 
-// AuthenticateManagement returns the company a management key belongs to. The secret
-// is compared by hash in constant time.
-func (s *Service) AuthenticateManagement(ctx context.Context, key string) (int64, error) {
+// AuthenticateManagement returns the management key row (its company and id) a key
+// names. The secret is compared by hash in constant time.
+func (s *Service) AuthenticateManagement(ctx context.Context, key string) (ManagementKey, error) {
 	prefix, secret, ok := strings.Cut(key, ".")
 	unauthorized := Errorf(EUnauthorized, "Invalid API key.")
 	if !ok || prefix == "" || secret == "" || len(key) > 256 || !utf8.ValidString(key) || strings.IndexByte(key, 0) >= 0 {
-		return 0, unauthorized
+		return ManagementKey{}, unauthorized
 	}
 	var mk ManagementKey
 	err := s.store.Read(ctx, func(tx Tx) (err error) {
@@ -152,15 +155,16 @@ func (s *Service) AuthenticateManagement(ctx context.Context, key string) (int64
 		return err
 	})
 	if errors.Is(err, ErrNoRows) {
-		return 0, unauthorized
+		return ManagementKey{}, unauthorized
 	} else if err != nil {
-		return 0, fmt.Errorf("management key: %w", err)
+		return ManagementKey{}, fmt.Errorf("management key: %w", err)
 	}
 	sum := sha256.Sum256([]byte(secret))
 	if subtle.ConstantTimeCompare(sum[:], mk.SecretHash) != 1 || mk.Revoked {
-		return 0, unauthorized
+		return ManagementKey{}, unauthorized
 	}
-	return mk.CompanyID, nil
+	mk.SecretHash = nil
+	return mk, nil
 }
 
 // APIKeyByKey returns a License API key row (any company): the HTTP layer checks its
@@ -199,7 +203,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, companyID, id int64) (APIKey
 		} else if err != nil {
 			return fmt.Errorf("revoke api key: %w", err)
 		}
-		return nil
+		return s.audit(ctx, tx, companyID, AuditAPIKeyRevoke, "api_key", id, nil, apiKeyView{ID: id, Revoked: true})
 	})
 	if err != nil {
 		return k, err

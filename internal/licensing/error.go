@@ -25,6 +25,7 @@ const (
 	EMissingParameters = "missing_parameters"
 	EInvalidJSON       = "invalid_json"
 	ERequestTooLarge   = "request_too_large"
+	ERequestTimeout    = "request_timeout"
 	EUnsupportedMedia  = "unsupported_media_type"
 	ELicenseKeyReq     = "license_key_required"
 	EDateHeaderDiff    = "date_header_diff"

@@ -49,8 +49,10 @@ func (s *Service) CreateProduct(ctx context.Context, companyID int64, in Product
 		err := tx.CreateProduct(ctx, &p)
 		if errors.Is(err, ErrDuplicate) {
 			return FieldError("short_code", "product with this short_code already exists.")
+		} else if err != nil {
+			return err
 		}
-		return err
+		return s.audit(ctx, tx, companyID, AuditProductCreate, "product", p.ID, nil, viewProduct(p))
 	})
 	return p, err
 }
@@ -203,6 +205,9 @@ func (s *Service) CreateOrder(ctx context.Context, companyID int64, in OrderInpu
 			return fmt.Errorf("create order: %w", err)
 		}
 		out.Order = o
+		if err := s.audit(ctx, tx, companyID, AuditOrderCreate, "order", o.ID, nil, orderView{o.ID, o.StoreID, o.CustomerEmail}); err != nil {
+			return err
+		}
 		products := map[string]Product{}
 		for _, p := range todo {
 			field := fmt.Sprintf("items[%d]", p.item)
@@ -257,6 +262,9 @@ func (s *Service) CreateOrder(ctx context.Context, companyID int64, in OrderInpu
 					return fmt.Errorf("create license user: %w", err)
 				}
 				d.Users = append(d.Users, UserDetail{LicenseUser: lu, InitialPassword: p.initial[k]})
+			}
+			if err := s.audit(ctx, tx, companyID, AuditLicenseCreate, "license", l.ID, nil, viewLicense(l, d.emails()...)); err != nil {
+				return err
 			}
 			out.Licenses = append(out.Licenses, d)
 		}
@@ -344,7 +352,7 @@ func (s *Service) UpdateLicense(ctx context.Context, companyID, id int64, p Lice
 	if p.MaxActivations != nil && *p.MaxActivations < 0 {
 		return LicenseDetail{}, FieldError("max_activations", "Ensure this value is greater than or equal to 0.")
 	}
-	return s.changeLicense(ctx, companyID, id, func(ctx context.Context, tx Tx, l *License) error {
+	return s.changeLicense(ctx, companyID, id, AuditLicenseUpdate, func(ctx context.Context, tx Tx, l *License) error {
 		if p.MaxActivations != nil {
 			l.MaxActivations = *p.MaxActivations
 		}
@@ -363,7 +371,7 @@ func (s *Service) UpdateLicense(ctx context.Context, companyID, id int64, p Lice
 
 // ResetLicense deactivates every device of a license and clears its activation state.
 func (s *Service) ResetLicense(ctx context.Context, companyID, id int64) (LicenseDetail, error) {
-	return s.changeLicense(ctx, companyID, id, func(ctx context.Context, tx Tx, l *License) error {
+	return s.changeLicense(ctx, companyID, id, AuditLicenseReset, func(ctx context.Context, tx Tx, l *License) error {
 		if err := tx.DeactivateDevices(ctx, l.ID, s.Now()); err != nil {
 			return fmt.Errorf("deactivate devices: %w", err)
 		}
@@ -372,13 +380,14 @@ func (s *Service) ResetLicense(ctx context.Context, companyID, id int64) (Licens
 	})
 }
 
-func (s *Service) changeLicense(ctx context.Context, companyID, id int64, change func(context.Context, Tx, *License) error) (LicenseDetail, error) {
+func (s *Service) changeLicense(ctx context.Context, companyID, id int64, action string, change func(context.Context, Tx, *License) error) (LicenseDetail, error) {
 	var d LicenseDetail
 	err := s.store.Write(ctx, func(tx Tx) error {
 		l, err := tx.LockLicense(ctx, companyID, id)
 		if err != nil {
 			return notFoundOr(err, "license")
 		}
+		before := l
 		if err := change(ctx, tx, &l); err != nil {
 			return err
 		}
@@ -386,10 +395,22 @@ func (s *Service) changeLicense(ctx context.Context, companyID, id int64, change
 		if err := tx.UpdateLicense(ctx, &l); err != nil {
 			return fmt.Errorf("update license: %w", err)
 		}
-		d, err = detail(ctx, tx, l)
-		return err
+		if d, err = detail(ctx, tx, l); err != nil {
+			return err
+		}
+		users := d.emails()
+		return s.audit(ctx, tx, companyID, action, "license", l.ID, viewLicense(before, users...), viewLicense(l, users...))
 	})
 	return d, err
+}
+
+// emails lists the license's users.
+func (d LicenseDetail) emails() []string {
+	var out []string
+	for _, u := range d.Users {
+		out = append(out, u.Email)
+	}
+	return out
 }
 
 // Device returns one of a company's devices.
@@ -432,9 +453,17 @@ func (s *Service) SetBlacklisted(ctx context.Context, companyID, id int64, on bo
 		if d, err = tx.Device(ctx, companyID, id); err != nil {
 			return fmt.Errorf("device: %w", err)
 		}
+		before := d
 		d.Blacklisted = on
 		d.UpdatedAt = s.Now()
-		return tx.UpdateDevice(ctx, &d)
+		if err := tx.UpdateDevice(ctx, &d); err != nil {
+			return err
+		}
+		action := AuditDeviceBlacklist
+		if !on {
+			action = AuditDeviceUnblacklist
+		}
+		return s.audit(ctx, tx, companyID, action, "device", d.ID, viewDevice(before, true), viewDevice(d, true))
 	})
 	return d, err
 }

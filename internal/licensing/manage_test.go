@@ -312,8 +312,8 @@ func TestAuthenticateManagement(t *testing.T) {
 				return
 			}
 			wantCode(t, err, "")
-			if got != tc.want {
-				t.Errorf("company %d, want %d", got, tc.want)
+			if got.CompanyID != tc.want || got.ID == 0 {
+				t.Errorf("company %d (key %d), want %d", got.CompanyID, got.ID, tc.want)
 			}
 		})
 	}

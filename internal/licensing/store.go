@@ -75,6 +75,11 @@ type Tx interface {
 	DeactivateDevices(ctx context.Context, licenseID int64, at time.Time) error
 	TouchDeviceCheck(ctx context.Context, deviceID int64, at time.Time) error
 
+	// AppendAudit adds an audit entry, setting its ID; ListAudit pages through a
+	// company's entries, newest first. Nothing updates or deletes an entry.
+	AppendAudit(ctx context.Context, e *AuditEntry) error
+	ListAudit(ctx context.Context, companyID int64, f AuditFilter) ([]AuditEntry, int64, error)
+
 	Variables(ctx context.Context, deviceID int64) ([]Variable, error)
 	// UpsertVariables writes each variable by (device, name), setting ID on each.
 	UpsertVariables(ctx context.Context, deviceID int64, vars []Variable) error

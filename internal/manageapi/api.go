@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	"github.com/licensor/licensor/internal/httpkit"
 	"github.com/licensor/licensor/internal/jsoncanon"
 	"github.com/licensor/licensor/internal/licensing"
+	"github.com/licensor/licensor/internal/ratelimit"
 )
 
 // Prefix is where the management API lives.
@@ -30,8 +30,13 @@ type Handler struct {
 	svc     *licensing.Service
 	log     *slog.Logger
 	routes  *http.ServeMux
-	handler http.Handler // serve behind panic recovery
+	handler http.Handler             // serve behind panic recovery
+	limit   ratelimit.CompanyLimiter // per-company request limit (nil: none)
 }
+
+// LimitCompanies limits each company's authenticated requests with l (nil: no limit).
+// Call it before the handler serves.
+func (h *Handler) LimitCompanies(l ratelimit.CompanyLimiter) { h.limit = l }
 
 type companyKey struct{}
 
@@ -62,6 +67,7 @@ func New(svc *licensing.Service, log *slog.Logger) *Handler {
 		"GET /api/v1/device-variables/{$}":          h.listVariables,
 		"POST /api/v1/api-keys/{$}":                 h.createAPIKey,
 		"POST /api/v1/api-keys/{id}/revoke/{$}":     h.revokeAPIKey,
+		"GET /api/v1/audit-log/{$}":                 h.listAudit,
 	} {
 		h.routes.Handle(pattern, h.wrap(fn))
 	}
@@ -100,11 +106,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) wrap(fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		companyID, err := h.authenticate(r)
+		key, err := h.authenticate(r)
 		if err != nil {
 			h.writeError(w, r, httpkit.AsError(h.log, r, err))
 			return
 		}
+		companyID := key.CompanyID
+		if e := ratelimit.Company(h.limit, w, companyID); e != nil {
+			h.writeError(w, r, e)
+			return
+		}
+		r = r.WithContext(licensing.WithActor(r.Context(), licensing.ManagementActor(key.ID)))
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		status, v, err := fn(r, companyID)
 		if err != nil {
@@ -122,17 +134,18 @@ func (h *Handler) wrap(fn handlerFunc) http.Handler {
 	})
 }
 
-func (h *Handler) authenticate(r *http.Request) (int64, error) {
+func (h *Handler) authenticate(r *http.Request) (licensing.ManagementKey, error) {
+	var none licensing.ManagementKey
 	vals := r.Header.Values("Authorization")
 	if len(vals) == 0 {
-		return 0, licensing.Errorf(licensing.EUnauthorized, "Authentication credentials were not provided.")
+		return none, licensing.Errorf(licensing.EUnauthorized, "Authentication credentials were not provided.")
 	}
 	if len(vals) > 1 {
-		return 0, licensing.Errorf(licensing.EUnauthorized, "More than one Authorization header.")
+		return none, licensing.Errorf(licensing.EUnauthorized, "More than one Authorization header.")
 	}
 	scheme, key, ok := strings.Cut(strings.TrimSpace(vals[0]), " ")
 	if !ok || !strings.EqualFold(scheme, "Api-Key") {
-		return 0, licensing.Errorf(licensing.EUnauthorized, "Authorization must be `Api-Key <key>`.")
+		return none, licensing.Errorf(licensing.EUnauthorized, "Authorization must be `Api-Key <key>`.")
 	}
 	return h.svc.AuthenticateManagement(r.Context(), strings.TrimSpace(key))
 }
@@ -143,6 +156,11 @@ type errorBody struct {
 	Code   string `json:"code"`
 	Detail string `json:"detail"`
 	Field  string `json:"field,omitempty"`
+}
+
+// WriteError lets the server answer in this API's error shape.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, e *licensing.Error) {
+	h.writeError(w, r, e)
 }
 
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, e *licensing.Error) {
@@ -158,7 +176,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, e *licensin
 
 // decode reads a JSON object body into dst; type errors name the field.
 func decode(r *http.Request, dst any, optional bool) error {
-	b, err := io.ReadAll(r.Body)
+	b, err := httpkit.ReadBody(r)
 	if err != nil {
 		return err
 	}
@@ -173,6 +191,10 @@ func decode(r *http.Request, dst any, optional bool) error {
 	}
 	if strings.Contains(string(b), `\u0000`) {
 		return licensing.Errorf(licensing.EValidation, "NUL characters are not allowed")
+	}
+	// json.Unmarshal leaves dst untouched for a literal null, which would read as {}.
+	if strings.TrimSpace(string(b)) == "null" {
+		return licensing.Errorf(licensing.EInvalidJSON, "request body must be a JSON object")
 	}
 	if err := json.Unmarshal(b, dst); err != nil {
 		var te *json.UnmarshalTypeError
@@ -295,10 +317,15 @@ func drfTimePtr(t *time.Time) *string {
 	return &s
 }
 
-// parseTime accepts "2006-01-02 15:04:05", "2006-01-02" and RFC 3339, read as UTC.
+// parseTime accepts "2006-01-02 15:04:05", "2006-01-02" and RFC 3339, read as UTC. The
+// UTC year must be 1–9999: an offset can push 9999-12-31 or 0000-01-01 outside the range
+// RFC 3339 (and encoding/json's time encoding) can write.
 func parseTime(s string) (time.Time, error) {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
+			if y := t.UTC().Year(); y < 1 || y > 9999 {
+				return time.Time{}, errors.New("year out of range")
+			}
 			return t.UTC(), nil
 		}
 	}

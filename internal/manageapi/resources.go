@@ -32,6 +32,19 @@ func (o *optTime) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// maxSafeInteger is 2^53-1, the largest integer a JavaScript client reads exactly: the
+// canonical JSON encoder refuses larger ones, so storing one would make every later
+// answer about the object (management and License API alike) an internal error.
+const maxSafeInteger = 1<<53 - 1
+
+// checkSafeInteger refuses a stored count the APIs could not send back.
+func checkSafeInteger(field string, v int64) error {
+	if v > maxSafeInteger {
+		return licensing.FieldError(field, "Ensure this value is less than or equal to %d.", int64(maxSafeInteger))
+	}
+	return nil
+}
+
 // ---- products
 
 type productBody struct {
@@ -185,6 +198,9 @@ func (h *Handler) createOrder(r *http.Request, companyID int64) (int, any, error
 				if li.MaxActivations < 0 {
 					return 0, nil, licensing.FieldError("max_activations", "max_activations must not be negative")
 				}
+				if err := checkSafeInteger("max_activations", li.MaxActivations); err != nil {
+					return 0, nil, err
+				}
 			}
 			for _, u := range l.Users {
 				li.Users = append(li.Users, licensing.UserInput{Email: u.Email, Password: u.Password})
@@ -256,6 +272,11 @@ func (h *Handler) patchLicense(r *http.Request, companyID int64) (int, any, erro
 	}
 	if err := decode(r, &in, false); err != nil {
 		return 0, nil, err
+	}
+	if in.MaxActivations != nil {
+		if err := checkSafeInteger("max_activations", *in.MaxActivations); err != nil {
+			return 0, nil, err
+		}
 	}
 	p := licensing.LicensePatch{MaxActivations: in.MaxActivations, AllowUnlimitedActivations: in.AllowUnlimitedActivations, Enabled: in.Enabled}
 	if in.ValidityPeriod.set {

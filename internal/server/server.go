@@ -19,6 +19,7 @@ import (
 	"github.com/licensor/licensor/internal/licenseapi"
 	"github.com/licensor/licensor/internal/licensing"
 	"github.com/licensor/licensor/internal/manageapi"
+	"github.com/licensor/licensor/internal/ratelimit"
 )
 
 // Config configures a Server.
@@ -29,7 +30,29 @@ type Config struct {
 	MaxBody       int64         // largest License API request body (0: the default)
 	// TrustedProxies are the load balancers whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
+	// RateLimits are the request limits (zero: all off).
+	RateLimits ratelimit.Limits
+	// The HTTP server's timeouts and header limit (0: the Default… constants).
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+
+	clock func() time.Time // the rate limits' clock (nil: time.Now); for tests
 }
+
+// The HTTP server's defaults: a client has ReadHeaderTimeout to send its request line
+// and headers, ReadTimeout for the whole request including its body, the server has
+// WriteTimeout from the end of the headers to send its answer, and an idle keep-alive
+// connection is closed after IdleTimeout. Larger headers are answered 431.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+)
 
 // Server is licensor's HTTP server.
 type Server struct {
@@ -39,6 +62,7 @@ type Server struct {
 	manage  *manageapi.Handler
 	healthy atomic.Bool
 	metrics *prometheus.Registry
+	limits  *limiters
 }
 
 // New returns a Server for svc.
@@ -52,22 +76,38 @@ func New(svc *licensing.Service, cfg Config) *Server {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = 30 * time.Second
 	}
+	orDefault(&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	orDefault(&cfg.ReadTimeout, DefaultReadTimeout)
+	orDefault(&cfg.WriteTimeout, DefaultWriteTimeout)
+	orDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
+	orDefault(&cfg.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	limits := newLimiters(cfg.RateLimits, reg, cfg.clock)
+	manage := manageapi.New(svc, cfg.Log)
+	manage.LimitCompanies(limits.manage)
 	return &Server{
 		svc:     svc,
 		cfg:     cfg,
-		license: licenseapi.New(svc, licenseapi.Config{Log: cfg.Log, MaxBody: cfg.MaxBody, Metrics: reg}),
-		manage:  manageapi.New(svc, cfg.Log),
+		license: licenseapi.New(svc, licenseapi.Config{Log: cfg.Log, MaxBody: cfg.MaxBody, Metrics: reg, CompanyLimit: limits.license}),
+		manage:  manage,
 		metrics: reg,
+		limits:  limits,
+	}
+}
+
+// orDefault sets a value that is not positive to def.
+func orDefault[T time.Duration | int](v *T, def T) {
+	if *v <= 0 {
+		*v = def
 	}
 }
 
 // Handler routes /api/v4/, /api/v1/ and /healthz; anything else is a JSON 404.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(licenseapi.Prefix, s.license)
-	mux.Handle(manageapi.Prefix, s.manage)
+	mux.Handle(licenseapi.Prefix, s.limits.limit(s.license, s.license.WriteError))
+	mux.Handle(manageapi.Prefix, s.limits.limit(s.manage, s.manage.WriteError))
 	mux.HandleFunc("/healthz", s.health)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -114,11 +154,11 @@ func (s *Server) probe(ctx context.Context) {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
 	}
 	pctx, stopProbe := context.WithCancel(context.Background())

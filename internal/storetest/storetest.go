@@ -60,6 +60,7 @@ func Run(t *testing.T, open Opener, opts ...Option) {
 		{"Variables", variableTests},
 		{"Tx", txTests},
 		{"Concurrency", concurrencyTests},
+		{"Audit", auditTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
