@@ -2,6 +2,10 @@ module github.com/licensor/licensor
 
 go 1.26.8
 
+// Releases and CI build with Go 1.27.3: govulncheck finds standard-library
+// vulnerabilities (net/http, crypto/x509, crypto/tls) fixed after 1.26.8.
+toolchain go1.27.3
+
 require (
 	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/jackc/pgx/v5 v5.13.0

@@ -37,7 +37,12 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	binary = filepath.Join(tmp, "licensor")
-	build := exec.Command("go", "build", "-o", binary, "./cmd/licensor")
+	args := []string{"build", "-o", binary}
+	if os.Getenv("LICENSOR_E2E_RACE") != "" {
+		// CI's race run: the server under test is race-instrumented too.
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "./cmd/licensor")...)
 	build.Dir = ".." // module root
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/licensor: %v\n%s", err, out)

@@ -158,9 +158,15 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); off by default")
 	maxBody := fs.Int64("max-body", licenseapi.DefaultMaxBody, "largest request body in bytes (larger: 413)")
 	prot := protectionFlags(fs)
+	durability := fs.String("durability", env("LICENSOR_DURABILITY", ""), "SQLite commit durability: normal (survives a process crash; a power loss may lose the last commits) or full (an fsync per commit; survives power loss); default normal, or the URL's synchronous= option")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	dbURL, err := withDurability(*db, *durability)
+	if err != nil {
+		return err
+	}
+	db = &dbURL
 	if err := prot.check(); err != nil {
 		return err
 	}
@@ -216,6 +222,37 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	stopStamps()
 	<-stamped
 	return err
+}
+
+// withDurability applies --durability to a SQLite URL (as its synchronous= option).
+// PostgreSQL commits are as durable as the server's synchronous_commit (default on), so
+// the flag changes nothing there.
+func withDurability(dbURL, mode string) (string, error) {
+	switch mode {
+	case "":
+		return dbURL, nil
+	case sqlite.SyncNormal, sqlite.SyncFull:
+	default:
+		return "", fmt.Errorf("--durability %q: want normal or full", mode)
+	}
+	if !strings.HasPrefix(dbURL, "sqlite:") {
+		return dbURL, nil
+	}
+	_, opts, err := sqlite.ParseURL(dbURL)
+	if err != nil {
+		return "", err
+	}
+	if opts.Synchronous != "" && opts.Synchronous != mode {
+		return "", fmt.Errorf("--durability %s contradicts the database URL's synchronous=%s", mode, opts.Synchronous)
+	}
+	if opts.Synchronous == mode {
+		return dbURL, nil
+	}
+	sep := "?"
+	if strings.Contains(dbURL, "?") {
+		sep = "&"
+	}
+	return dbURL + sep + "synchronous=" + mode, nil
 }
 
 // redactURL drops any password from a database URL before it is logged or shown:

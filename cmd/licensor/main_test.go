@@ -15,3 +15,25 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+func TestWithDurability(t *testing.T) {
+	tests := []struct {
+		url, mode, want string
+		err             bool
+	}{
+		{"sqlite:a.db", "", "sqlite:a.db", false},
+		{"sqlite:a.db", "full", "sqlite:a.db?synchronous=full", false},
+		{"sqlite:a.db", "normal", "sqlite:a.db?synchronous=normal", false},
+		{"sqlite:a.db?synchronous=full", "full", "sqlite:a.db?synchronous=full", false},
+		{"sqlite:a.db?synchronous=normal", "full", "", true},
+		{"sqlite:a.db?x=1", "full", "sqlite:a.db?x=1&synchronous=full", false},
+		{"postgres://h/db", "full", "postgres://h/db", false},
+		{"sqlite:a.db", "paranoid", "", true},
+	}
+	for _, tt := range tests {
+		got, err := withDurability(tt.url, tt.mode)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("withDurability(%q, %q) = %q, %v; want %q, error %v", tt.url, tt.mode, got, err, tt.want, tt.err)
+		}
+	}
+}
