@@ -83,6 +83,7 @@ func New(svc *licensing.Service, cfg Config) *Server {
 	orDefault(&cfg.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	observeWriteBatches(svc.Store(), reg)
 	limits := newLimiters(cfg.RateLimits, reg, cfg.clock)
 	manage := manageapi.New(svc, cfg.Log)
 	manage.LimitCompanies(limits.manage)
@@ -94,6 +95,22 @@ func New(svc *licensing.Service, cfg Config) *Server {
 		metrics: reg,
 		limits:  limits,
 	}
+}
+
+// observeWriteBatches exports the sizes of the store's group-commit batches (SQLite)
+// as licensor_write_batch_size.
+func observeWriteBatches(st licensing.Store, reg *prometheus.Registry) {
+	b, ok := st.(interface{ ObserveWriteBatches(func(int)) })
+	if !ok {
+		return
+	}
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "licensor_write_batch_size",
+		Help:    "Write transactions committed together in one group-commit batch.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+	})
+	reg.MustRegister(h)
+	b.ObserveWriteBatches(func(n int) { h.Observe(float64(n)) })
 }
 
 // orDefault sets a value that is not positive to def.

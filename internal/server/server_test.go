@@ -19,8 +19,12 @@ func TestRoutesHealthAndMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	s := New(licensing.NewService(st), Config{})
+	svc := licensing.NewService(st)
+	s := New(svc, Config{})
 	s.healthy.Store(true)
+	if _, err := svc.Init(context.Background(), "c", "ecdsa-p256"); err != nil { // one write batch
+		t.Fatal(err)
+	}
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
 
@@ -52,6 +56,7 @@ func TestRoutesHealthAndMetrics(t *testing.T) {
 		`licensor_signatures_made_total 0`,
 		`licensor_license_api_request_seconds_bucket`,
 		`go_goroutines`,
+		`licensor_write_batch_size_count 1`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)

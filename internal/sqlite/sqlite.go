@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/ncruces/go-sqlite3"
@@ -37,11 +38,18 @@ const (
 type Options struct {
 	Synchronous string // SyncNormal (default) or SyncFull
 	Readers     int    // reader connections; default GOMAXPROCS*2
+	// MaxBatch bounds the writes group-committed in one transaction (default
+	// DefaultMaxBatch; 1 commits every write on its own).
+	MaxBatch int
 }
+
+// DefaultMaxBatch is the default bound of a group-commit batch.
+const DefaultMaxBatch = 64
 
 // Store is a licensing.Store on one SQLite file.
 type Store struct {
 	w, r *sqlstore.DB
+	g    *sqlstore.GroupCommit // runs every Write on w
 }
 
 var dialect = sqlstore.Dialect{IsDuplicate: func(err error) bool {
@@ -98,6 +106,10 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	r.SetMaxIdleConns(o.Readers)
 	r.SetConnMaxLifetime(0)
 	s.r = sqlstore.NewDB(r, true)
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = DefaultMaxBatch
+	}
+	s.g = sqlstore.NewGroupCommit(s.w, dialect, o.MaxBatch)
 	return s, nil
 }
 
@@ -116,6 +128,13 @@ func ParseURL(u string) (string, Options, error) {
 			return "", o, fmt.Errorf("sqlite URL options: %w", err)
 		}
 		o.Synchronous = q.Get("synchronous")
+		if v := q.Get("max_batch"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return "", o, fmt.Errorf("sqlite URL: max_batch must be a positive integer")
+			}
+			o.MaxBatch = n
+		}
 	}
 	if path == "" {
 		return "", o, errors.New("sqlite URL has no path")
@@ -127,9 +146,13 @@ func (s *Store) Read(ctx context.Context, fn func(licensing.Tx) error) error {
 	return sqlstore.Run(ctx, s.r, &sql.TxOptions{ReadOnly: true}, dialect, fn)
 }
 
+// Write runs fn in the next group-commit batch of the single writer.
 func (s *Store) Write(ctx context.Context, fn func(licensing.Tx) error) error {
-	return sqlstore.Run(ctx, s.w, nil, dialect, fn)
+	return s.g.Write(ctx, fn)
 }
+
+// ObserveWriteBatches reports the size of every committed write batch to fn.
+func (s *Store) ObserveWriteBatches(fn func(size int)) { s.g.ObserveBatches(fn) }
 
 // DB is the writer connection (copy and tests).
 func (s *Store) DB() *sql.DB { return s.w.DB }
@@ -140,5 +163,6 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 func (s *Store) Close() error {
+	s.g.Close()
 	return errors.Join(s.r.Close(), s.w.Close())
 }

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# bench-groupcommit.sh — the same write-heavy load against SQLite with group commit on
+# (the default, max_batch=64) and off (max_batch=1), in both durability modes, alternating
+# the two so the shared machine's noise hits both alike. Prints one line per run and the
+# on/off ratio per mode.
+#
+# Settings (environment): WORKLOAD=track-changing SIGNING_KEY=ecdsa-p256 (or rsa-2048)
+#   CONCURRENCY=64 DURATION=8s WARMUP=2s DEVICES=1000 ROUNDS=2 PORT=18591
+set -Eeuo pipefail
+WORKLOAD=${WORKLOAD:-track-changing}
+SIGNING_KEY=${SIGNING_KEY:-ecdsa-p256}
+CONCURRENCY=${CONCURRENCY:-64}
+DURATION=${DURATION:-8s}
+WARMUP=${WARMUP:-2s}
+DEVICES=${DEVICES:-1000}
+ROUNDS=${ROUNDS:-2}
+PORT=${PORT:-18591}
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/licensor-gc.XXXXXX")
+pid=
+cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+(cd "$root" && go build -o "$tmp/licensor" ./cmd/licensor)
+
+# run MODE BATCH: one fresh database, one server, one bench; prints req/s.
+run() {
+	local mode=$1 batch=$2 dir db creds out
+	dir=$(mktemp -d "$tmp/db.XXXX")
+	db="sqlite:$dir/l.db?synchronous=$mode&max_batch=$batch"
+	creds=$("$tmp/licensor" init --db "$db" --json --signing-key "$SIGNING_KEY" 2>/dev/null)
+	jq -r .public_key <<<"$creds" >"$dir/pub.pem"
+	"$tmp/licensor" serve --db "$db" --addr "127.0.0.1:$PORT" 2>"$dir/serve.log" &
+	pid=$!
+	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+	out=$("$tmp/licensor" bench --target "http://127.0.0.1:$PORT" --workload "$WORKLOAD" \
+		--management-key "$(jq -r .management_key <<<"$creds")" --api-key "$(jq -r .api_key <<<"$creds")" \
+		--shared-key "$(jq -r .shared_key <<<"$creds")" --public-key "$dir/pub.pem" \
+		--devices "$DEVICES" --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" \
+		--fail-on-error --json 2>/dev/null)
+	local batches
+	batches=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^licensor_write_batch_size_(sum|count)/{v[$1]=$2} END{if (v["licensor_write_batch_size_count"]>0) printf "%.1f", v["licensor_write_batch_size_sum"]/v["licensor_write_batch_size_count"]; else print "-"}')
+	kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=
+	printf '%-7s max_batch=%-3s %8.1f req/s  p99 %7.1f ms  mean batch %s\n' "$mode" "$batch" \
+		"$(jq .rps <<<"$out")" "$(jq .latency_ms.p99 <<<"$out")" "$batches" >&2
+	jq .rps <<<"$out"
+}
+
+echo "workload $WORKLOAD, signing key $SIGNING_KEY, C=$CONCURRENCY, $DURATION after $WARMUP warm-up" >&2
+for mode in normal full; do
+	on=0; off=0
+	for _ in $(seq "$ROUNDS"); do
+		off=$(awk -v a="$off" -v b="$(run "$mode" 1)" 'BEGIN{print a+b}')
+		on=$(awk -v a="$on" -v b="$(run "$mode" 64)" 'BEGIN{print a+b}')
+	done
+	awk -v m="$mode" -v on="$on" -v off="$off" -v n="$ROUNDS" 'BEGIN{printf "%-7s group commit on/off: %.0f / %.0f req/s = %.2fx\n", m, on/n, off/n, on/off}'
+done
