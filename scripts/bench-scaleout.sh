@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# bench-scaleout.sh — one plain track-changing load against
-#   (a) one licensor instance on SQLite,
-#   (b) one instance on PostgreSQL,
-#   (c) three instances on the same PostgreSQL database,
-# printed side by side with the ratios to (a).
+# bench-scaleout.sh — each workload against
+#   one licensor instance on SQLite, and
+#   1, 2, … instances (PG_INSTANCES) on one PostgreSQL database,
+# printed as one markdown table with the ratios to SQLite.
 #
 # Each setup gets a fresh database (a temp dir for SQLite, a new schema for
 # PostgreSQL), `licensor init --json` for its keys, its own seeded product and
@@ -11,17 +10,19 @@
 # are stopped and schemas dropped on exit, failure or Ctrl-C.
 #
 # Settings (environment):
-#   WORKLOAD=track-changing (or any other `licensor bench --workload`) CONCURRENCY=64 DURATION=10s DEVICES=1000 VARIABLES=5
+#   WORKLOADS="track-changing" (any of `licensor bench --workload`, space-separated)
+#   PG_INSTANCES="1 2"  CONCURRENCY=64 DURATION=10s DEVICES=1000 VARIABLES=5
 #   PG_URL=postgres://postgres@127.0.0.1:5432/test   (needs CREATE SCHEMA rights)
 #   POOL_MAX_CONNS=     pgx pool size per instance (empty: licensor's default)
-#   BASE_PORT=18481     ports BASE_PORT … BASE_PORT+2
+#   BASE_PORT=18481     ports BASE_PORT … BASE_PORT+n-1
 set -Eeuo pipefail
 
 CONCURRENCY=${CONCURRENCY:-64}
 DURATION=${DURATION:-10s}
 DEVICES=${DEVICES:-1000}
 VARIABLES=${VARIABLES:-5}
-WORKLOAD=${WORKLOAD:-track-changing}
+WORKLOADS=${WORKLOADS:-${WORKLOAD:-track-changing}}
+PG_INSTANCES=${PG_INSTANCES:-1 2}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 POOL_MAX_CONNS=${POOL_MAX_CONNS:-}
 BASE_PORT=${BASE_PORT:-18481}
@@ -141,35 +142,43 @@ measure() {
 echo "bench-scaleout: building licensor" >&2
 (cd "$root" && go build -o "$bin" ./cmd/licensor) || fail "build failed"
 
-mkdir -p "$tmp/a"
-measure a "sqlite:$tmp/a/licensor.db" 1
-new_schema b
-measure b "$schema_url" 1
-new_schema c
-measure c "$schema_url" 3
+# Every workload against every setup: SQLite, then PostgreSQL with each count of
+# instances in PG_INSTANCES, each on a fresh database.
+labels=()
+for wl in $WORKLOADS; do
+	WORKLOAD=$wl
+	mkdir -p "$tmp/$wl-sqlite"
+	measure "$wl-sqlite" "sqlite:$tmp/$wl-sqlite/licensor.db" 1
+	for n in $PG_INSTANCES; do
+		new_schema "${wl//-/_}_pg$n"
+		measure "$wl-pg$n" "$schema_url" "$n"
+	done
+done
 
-# The table.
+# The table (markdown).
 field() { jq -r "$2" "$tmp/$1.json"; }
-a_rps=$(field a .rps)
-a_p99=$(field a .latency_ms.p99)
 echo
-printf '%s: %s devices, concurrency %s, %s, %s variables/request; %s CPUs; pool_max_conns=%s\n' \
-	"$WORKLOAD" "$DEVICES" "$CONCURRENCY" "$DURATION" "$VARIABLES" "$(nproc 2>/dev/null || echo '?')" "${POOL_MAX_CONNS:-default}"
-printf '%-30s %9s %10s %9s %9s %8s %11s %10s\n' setup requests 'req/s' 'p50 ms' 'p99 ms' errors 'req/s vs a' 'p99 vs a'
+printf '%s devices, concurrency %s, %s, %s variables/request; %s CPUs; pool_max_conns=%s\n\n' \
+	"$DEVICES" "$CONCURRENCY" "$DURATION" "$VARIABLES" "$(nproc 2>/dev/null || echo '?')" "${POOL_MAX_CONNS:-default}"
+echo '| workload | setup | req/s | p50 ms | p99 ms | errors | req/s vs SQLite |'
+echo '|---|---|---:|---:|---:|---:|---:|'
 row() {
-	local label=$1 title=$2
-	local rps p99
+	local wl=$1 label=$2 title=$3 base rps
+	base=$(field "$wl-sqlite" .rps)
 	rps=$(field "$label" .rps)
-	p99=$(field "$label" .latency_ms.p99)
-	printf '%-30s %9s %10.1f %9.2f %9.2f %8s %11s %10s\n' "$title" "$(field "$label" .requests)" "$rps" \
-		"$(field "$label" .latency_ms.p50)" "$p99" "$(field "$label" .error_count)" \
-		"$(awk -v x="$rps" -v y="$a_rps" 'BEGIN { if (y > 0) printf "%.2f", x / y; else print "-" }')" \
-		"$(awk -v x="$p99" -v y="$a_p99" 'BEGIN { if (y > 0) printf "%.2f", x / y; else print "-" }')"
+	printf '| %s | %s | %.1f | %.2f | %.2f | %s | %s |\n' "$wl" "$title" "$rps" \
+		"$(field "$label" .latency_ms.p50)" "$(field "$label" .latency_ms.p99)" "$(field "$label" .error_count)" \
+		"$(awk -v x="$rps" -v y="$base" 'BEGIN { if (y > 0) printf "%.2f", x / y; else print "-" }')"
 }
-row a '(a) SQLite, 1 instance'
-row b '(b) PostgreSQL, 1 instance'
-row c '(c) PostgreSQL, 3 instances'
-for label in a b c; do
+for wl in $WORKLOADS; do
+	row "$wl" "$wl-sqlite" 'SQLite, 1 instance'
+	for n in $PG_INSTANCES; do
+		row "$wl" "$wl-pg$n" "PostgreSQL, $n instance(s)"
+	done
+done
+for f in "$tmp"/*.json; do
+	case $f in *.creds.json) continue ;; esac
+	label=$(basename "$f" .json)
 	if [ "$(field "$label" .error_count)" != 0 ]; then
 		echo "errors in ($label): $(field "$label" '.errors | to_entries | map("\(.key)=\(.value)") | join(" ")')"
 	fi

@@ -150,7 +150,7 @@ func (s *Service) AuthenticateManagement(ctx context.Context, key string) (Manag
 		return ManagementKey{}, unauthorized
 	}
 	var mk ManagementKey
-	err := s.store.Read(ctx, func(tx Tx) (err error) {
+	err := s.store.ReadSingle(ctx, func(tx Tx) (err error) {
 		mk, err = tx.ManagementKeyByPrefix(ctx, prefix)
 		return err
 	})
@@ -171,7 +171,7 @@ func (s *Service) AuthenticateManagement(ctx context.Context, key string) (Manag
 // HMAC and revocation.
 func (s *Service) APIKeyByKey(ctx context.Context, key string) (APIKey, error) {
 	var k APIKey
-	err := s.store.Read(ctx, func(tx Tx) (err error) {
+	err := s.store.ReadSingle(ctx, func(tx Tx) (err error) {
 		k, err = tx.APIKeyByKey(ctx, key)
 		return err
 	})

@@ -11,6 +11,10 @@ import (
 // decide and write without races.
 type Store interface {
 	Read(ctx context.Context, fn func(Tx) error) error
+	// ReadSingle runs fn, which issues exactly one statement, without an explicit
+	// transaction: one statement is its own consistent snapshot, and the hottest
+	// lookups (API and management keys) skip the BEGIN/COMMIT round trips.
+	ReadSingle(ctx context.Context, fn func(Tx) error) error
 	Write(ctx context.Context, fn func(Tx) error) error
 	Ping(ctx context.Context) error
 	Close() error

@@ -77,6 +77,11 @@ func (s *Store) Read(ctx context.Context, fn func(licensing.Tx) error) error {
 	return sqlstore.Run(ctx, s.db, &sql.TxOptions{ReadOnly: true}, dialect, fn)
 }
 
+// ReadSingle runs a one-statement fn without BEGIN/COMMIT (two round trips fewer).
+func (s *Store) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) error {
+	return sqlstore.RunSingle(ctx, s.db, dialect, fn)
+}
+
 func (s *Store) Write(ctx context.Context, fn func(licensing.Tx) error) error {
 	return sqlstore.Run(ctx, s.db, nil, dialect, fn)
 }

@@ -30,6 +30,11 @@ func (s *countingStore) Read(ctx context.Context, fn func(licensing.Tx) error) e
 	return s.Store.Read(ctx, fn)
 }
 
+func (s *countingStore) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) error {
+	s.calls.Add(1)
+	return s.Store.ReadSingle(ctx, fn)
+}
+
 func (s *countingStore) Write(ctx context.Context, fn func(licensing.Tx) error) error {
 	s.calls.Add(1)
 	return s.Store.Write(ctx, fn)

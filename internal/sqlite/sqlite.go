@@ -146,6 +146,11 @@ func (s *Store) Read(ctx context.Context, fn func(licensing.Tx) error) error {
 	return sqlstore.Run(ctx, s.r, &sql.TxOptions{ReadOnly: true}, dialect, fn)
 }
 
+// ReadSingle runs a one-statement fn on a reader without BEGIN/COMMIT.
+func (s *Store) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) error {
+	return sqlstore.RunSingle(ctx, s.r, dialect, fn)
+}
+
 // Write runs fn in the next group-commit batch of the single writer.
 func (s *Store) Write(ctx context.Context, fn func(licensing.Tx) error) error {
 	return s.g.Write(ctx, fn)

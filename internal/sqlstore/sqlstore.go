@@ -48,6 +48,14 @@ func Run(ctx context.Context, db *DB, opts *sql.TxOptions, d Dialect, fn func(li
 	return err
 }
 
+// RunSingle runs fn, which issues exactly one statement, on db outside any explicit
+// transaction.
+func RunSingle(ctx context.Context, db *DB, d Dialect, fn func(licensing.Tx) error) error {
+	err := fn(&Tx{Q: dbQuerier{db}, D: d})
+	db.preparePending(ctx)
+	return err
+}
+
 func run(ctx context.Context, db *DB, opts *sql.TxOptions, d Dialect, fn func(licensing.Tx) error) error {
 	tx, err := db.BeginTx(ctx, opts)
 	if err != nil {

@@ -80,6 +80,30 @@ func (d *DB) Close() error {
 }
 
 // txQuerier runs queries inside one transaction, through the cached statements.
+// dbQuerier runs each statement on its own connection, in autocommit mode.
+type dbQuerier struct{ db *DB }
+
+func (q dbQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s := q.db.cached(query); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return q.db.DB.ExecContext(ctx, query, args...)
+}
+
+func (q dbQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := q.db.cached(query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return q.db.DB.QueryContext(ctx, query, args...)
+}
+
+func (q dbQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := q.db.cached(query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return q.db.DB.QueryRowContext(ctx, query, args...)
+}
+
 type txQuerier struct {
 	db *DB
 	tx *sql.Tx

@@ -16,6 +16,38 @@ var txTests = []test{
 	{"PanicRollsBackAndReleases", testPanicRollback},
 	{"ReadIsReadOnly", testReadOnly},
 	{"CancelledContext", testCancelledContext},
+	{"ReadSingle", testReadSingle},
+}
+
+// testReadSingle: a one-statement lookup outside a transaction sees committed writes,
+// maps a missing row to ErrNoRows, and works again and again (prepared statements).
+func testReadSingle(t *testing.T, e *env) {
+	k := e.apiKey(e.company("c").ID)
+	for i := range 3 {
+		var got licensing.APIKey
+		if err := e.st.ReadSingle(e.ctx, func(tx licensing.Tx) (err error) {
+			got, err = tx.APIKeyByKey(e.ctx, k.Key)
+			return err
+		}); err != nil {
+			t.Fatalf("ReadSingle %d: %v", i, err)
+		}
+		equal(t, "ReadSingle APIKeyByKey", got, k)
+		err := e.st.ReadSingle(e.ctx, func(tx licensing.Tx) error {
+			_, err := tx.APIKeyByKey(e.ctx, "missing")
+			return err
+		})
+		if !errors.Is(err, licensing.ErrNoRows) {
+			t.Fatalf("ReadSingle of a missing key: %v", err)
+		}
+	}
+	e.write(func(tx licensing.Tx) error { return tx.RevokeAPIKey(e.ctx, k.CompanyID, k.ID) })
+	var got licensing.APIKey
+	if err := e.st.ReadSingle(e.ctx, func(tx licensing.Tx) (err error) {
+		got, err = tx.APIKeyByKey(e.ctx, k.Key)
+		return err
+	}); err != nil || !got.Revoked {
+		t.Fatalf("ReadSingle after a revoke: %+v, %v", got, err)
+	}
 }
 
 func testPing(t *testing.T, e *env) {
