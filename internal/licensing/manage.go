@@ -136,6 +136,9 @@ func (s *Service) CreateOrder(ctx context.Context, companyID int64, in OrderInpu
 	if len(in.StoreID) > 255 {
 		return CreatedOrder{}, FieldError("id", "Ensure this field has no more than 255 characters.")
 	}
+	if len(in.CustomerEmail) > 254 {
+		return CreatedOrder{}, FieldError("customer.email", "Ensure this field has no more than 254 characters.")
+	}
 	if len(in.Items) == 0 {
 		return CreatedOrder{}, FieldError("items", "This field is required.")
 	}

@@ -78,6 +78,8 @@ func TestCreateOrder(t *testing.T) {
 		}{
 			{"duplicate store id", licensing.EOrderIDExists, "id", licensing.OrderInput{StoreID: "taken", Items: []licensing.OrderItem{keyItem(licensing.LicenseInput{})}}},
 			{"no items", licensing.EValidation, "items", licensing.OrderInput{StoreID: "o-1"}},
+			{"customer email too long", licensing.EValidation, "customer.email", licensing.OrderInput{StoreID: "o-1b", CustomerEmail: strings.Repeat("a", 250) + "@x.io",
+				Items: []licensing.OrderItem{keyItem(licensing.LicenseInput{})}}},
 			{"unknown product", licensing.EValidation, "items[1].product_code", licensing.OrderInput{StoreID: "o-2",
 				Items: []licensing.OrderItem{keyItem(licensing.LicenseInput{Key: "ROLL-BACK-0001"}), {ProductCode: "nope", Licenses: []licensing.LicenseInput{{}}}}}},
 			{"duplicate key", licensing.EValidation, "items[0].licenses[1].key", licensing.OrderInput{StoreID: "o-3",
