@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 const masterKey = "e2e-master-key-0123456789-abcdefghij"
@@ -105,7 +104,8 @@ func TestMasterKeySealsSecrets(t *testing.T) {
 }
 
 // TestMasterKeySealsExistingDatabase: a database written without a master key gets a
-// startup warning, and is sealed when the server next starts with one.
+// startup warning, a start with a key says how to seal it, `licensor seal-secrets`
+// seals it, and a `company create` with another key is refused before it writes.
 func TestMasterKeySealsExistingDatabase(t *testing.T) {
 	t.Parallel()
 	s := newServer(t) // initialised without a key
@@ -121,20 +121,35 @@ func TestMasterKeySealsExistingDatabase(t *testing.T) {
 	if exit, err := s.stop(); err != nil || exit != 0 {
 		t.Fatalf("stop: %d, %v", exit, err)
 	}
-	s.env = []string{"LICENSOR_MASTER_KEY=" + masterKey}
+	withKey := []string{"LICENSOR_MASTER_KEY=" + masterKey}
+	s.env = withKey
 	if err := s.serve(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(s.stderr.String(), "sealed plaintext secrets") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	if !strings.Contains(s.stderr.String(), "licensor seal-secrets") {
+		t.Errorf("a start with a key over plaintext secrets did not point to seal-secrets:\n%s", s.stderr.String())
 	}
-	if !strings.Contains(s.stderr.String(), "sealed plaintext secrets") {
-		t.Errorf("no log line about sealing:\n%s", s.stderr.String())
+	if exit, err := s.stop(); err != nil || exit != 0 {
+		t.Fatalf("stop: %d, %v", exit, err)
+	}
+	r, err := runCLIEnv(withKey, "seal-secrets", "--db", s.db)
+	if err != nil || r.exit != 0 || !strings.Contains(r.stdout, "sealed 2 secrets") {
+		t.Fatalf("seal-secrets: exit %d, %v, %q %q", r.exit, err, r.stdout, r.stderr)
+	}
+	if r, _ := runCLI("seal-secrets", "--db", s.db); r.exit == 0 {
+		t.Error("seal-secrets without a key exited 0")
+	}
+	// Another key cannot add a company (its secrets would be sealed under that key).
+	r, err = runCLIEnv([]string{"LICENSOR_MASTER_KEY=" + strings.Repeat("z", 40)}, "company", "create", "--db", s.db, "--name", "other", "--json")
+	if err != nil || r.exit == 0 || !strings.Contains(r.stderr, "wrong LICENSOR_MASTER_KEY") {
+		t.Errorf("company create with another key: exit %d, %v, %s", r.exit, err, r.stderr)
+	}
+	if err := s.serve(); err != nil {
+		t.Fatal(err)
 	}
 	snap := dbSnapshot(t, s)
 	if strings.Contains(snap, s.creds.SharedKey) || strings.Contains(snap, "PRIVATE KEY") {
-		t.Fatal("secrets still in the clear after a start with a master key")
+		t.Fatal("secrets still in the clear after seal-secrets")
 	}
 	if _, err := s.client(t).CheckLicense(ctx(), checkReq(id)); err != nil {
 		t.Fatalf("check after sealing: %v", err)

@@ -49,8 +49,10 @@ commands:
   company create --name N    create a further company (tenant) with its own keys
   public-key [--company ID]  print the PEM public key client apps pin
   migrate                    apply pending schema migrations and exit
+  seal-secrets               encrypt secrets stored in the clear with LICENSOR_MASTER_KEY
   copy --from URL --to URL   move a whole installation into a new, empty database
   bench                      drive a License API load against a running licensor
+  seed                       write a load-test fleet straight into the database (for bench --fleet)
 
 common flags: --db URL (env LICENSOR_DB, default ` + defaultDB + `)`
 
@@ -72,10 +74,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdPublicKey(ctx, args[1:], stdout)
 	case "migrate":
 		return cmdMigrate(ctx, args[1:], stdout)
+	case "seal-secrets":
+		return cmdSealSecrets(ctx, args[1:], stdout)
 	case "copy":
 		return cmdCopy(ctx, args[1:], stdout)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, stderr)
+	case "seed":
+		return cmdSeed(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -128,18 +134,18 @@ func openService(ctx context.Context, url string, opts ...licensing.Option) (*li
 
 const noMasterKeyWarning = "no master key is configured (LICENSOR_MASTER_KEY or LICENSOR_MASTER_KEY_FILE): shared keys and private signing keys are stored unencrypted in the database"
 
-// checkSecrets proves the master key opens every sealed secret, seals plaintext ones
-// when a key is configured, and warns when none is.
+// checkSecrets proves the master key opens every sealed secret and warns about
+// secrets stored in the clear.
 func checkSecrets(ctx context.Context, svc *licensing.Service, log *slog.Logger) error {
-	rep, err := svc.SealSecrets(ctx)
+	rep, err := svc.CheckSecrets(ctx)
 	if err != nil {
 		return err
 	}
-	if rep.NewSealed > 0 {
-		log.Info("sealed plaintext secrets with the master key", "count", rep.NewSealed)
-	}
-	if !svc.SealsSecrets() {
+	switch {
+	case !svc.SealsSecrets():
 		log.Warn(noMasterKeyWarning, "plaintext_secrets", rep.Plaintext)
+	case rep.Plaintext > 0:
+		log.Warn("secrets written without a master key are still stored in the clear; once every instance has the key, run `licensor seal-secrets`", "plaintext_secrets", rep.Plaintext)
 	}
 	return nil
 }
@@ -324,11 +330,35 @@ func cmdCompanyCreate(ctx context.Context, args []string, stdout, stderr io.Writ
 	if !svc.SealsSecrets() {
 		fmt.Fprintln(stderr, "licensor: warning:", noMasterKeyWarning)
 	}
+	// A key that cannot open the secrets already there would seal this company's under
+	// another key, and the server would then refuse to start.
+	if _, err := svc.CheckSecrets(ctx); err != nil {
+		return err
+	}
 	cr, err := svc.CreateCompany(ctx, *name, *keyAlg)
 	if err != nil {
 		return err
 	}
 	printCredentials(stdout, cr, *asJSON)
+	return nil
+}
+
+// cmdSealSecrets seals the secrets a database holds in the clear with the master key.
+func cmdSealSecrets(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, db := newFlags("seal-secrets")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	svc, closeStore, err := openService(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	rep, err := svc.SealSecrets(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "sealed %d secrets; %d were sealed already\n", rep.NewSealed, rep.Sealed)
 	return nil
 }
 

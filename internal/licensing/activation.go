@@ -42,6 +42,10 @@ func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateReq
 			return err
 		}
 		id.LicenseID, id.Password = r.License.ID, ""
+		// Warm the order cache here: reads in the write transaction are not cached.
+		if _, err := s.order(ctx, tx, companyID, r.License.OrderID); err != nil {
+			return fmt.Errorf("order: %w", err)
+		}
 		return nil
 	})
 	if err != nil {

@@ -30,6 +30,23 @@ func newImmutable() *immutable {
 	return &immutable{products: p, orders: o}
 }
 
+// writeTx marks the Tx of a Write transaction. A row read there may be one that an
+// earlier write of the same group-commit batch created, and the batch may still roll
+// back, so such reads are never cached: only committed rows are.
+type writeTx struct{ Tx }
+
+// writeMarking is the Service's view of its store: Write hands fn a writeTx.
+type writeMarking struct{ Store }
+
+func (m writeMarking) Write(ctx context.Context, fn func(Tx) error) error {
+	return m.Store.Write(ctx, func(tx Tx) error { return fn(writeTx{tx}) })
+}
+
+func cacheable(tx Tx) bool {
+	_, w := tx.(writeTx)
+	return !w
+}
+
 // productByCode is tx.ProductByCode through the cache.
 func (s *Service) productByCode(ctx context.Context, tx Tx, companyID int64, code string) (Product, error) {
 	k := productKey{companyID, code}
@@ -37,7 +54,7 @@ func (s *Service) productByCode(ctx context.Context, tx Tx, companyID int64, cod
 		return p, nil
 	}
 	p, err := tx.ProductByCode(ctx, companyID, code)
-	if err == nil {
+	if err == nil && cacheable(tx) {
 		s.cache.products.Add(k, p)
 	}
 	return p, err
@@ -49,7 +66,7 @@ func (s *Service) order(ctx context.Context, tx Tx, companyID, id int64) (Order,
 		return o, nil
 	}
 	o, err := tx.Order(ctx, companyID, id)
-	if err == nil {
+	if err == nil && cacheable(tx) {
 		s.cache.orders.Add(id, o)
 	}
 	return o, err

@@ -42,45 +42,70 @@ func (s *Service) openAPIKey(k *APIKey) (err error) {
 	return nil
 }
 
-// SecretsReport is what SealSecrets found and did.
+// SecretsReport is what CheckSecrets or SealSecrets found and did.
 type SecretsReport struct {
 	Sealed    int // sealed before, and open under the configured key
-	NewSealed int // plaintext, sealed by this call
-	Plaintext int // plaintext left as is (no master key configured)
+	NewSealed int // plaintext, sealed by SealSecrets
+	Plaintext int // plaintext left as is
 }
 
-// SealSecrets checks every stored secret at startup. With a master key it proves each
-// sealed secret opens (a wrong key fails here, not on the first request) and seals the
-// plaintext ones in one transaction; without one it fails if any secret is sealed and
-// counts the plaintext ones, so the caller can warn.
+// CheckSecrets proves that every sealed secret opens under the configured key (a wrong
+// or missing key fails here, not on some later request) and counts the plaintext ones,
+// so the caller can warn. It changes nothing.
+func (s *Service) CheckSecrets(ctx context.Context) (SecretsReport, error) {
+	var rep SecretsReport
+	err := s.store.Read(ctx, func(tx Tx) error {
+		rep = SecretsReport{}
+		return s.eachSecret(ctx, tx, &rep, nil)
+	})
+	return rep, err
+}
+
+// SealSecrets seals every plaintext secret with the configured master key, in one
+// transaction, after proving the sealed ones open. Every instance serving the
+// database must have the key before this runs: one without it cannot open what
+// this seals.
 func (s *Service) SealSecrets(ctx context.Context) (SecretsReport, error) {
+	if !s.secrets.Enabled() {
+		return SecretsReport{}, secrets.ErrNoMasterKey
+	}
 	var rep SecretsReport
 	err := s.store.Write(ctx, func(tx Tx) error {
 		rep = SecretsReport{}
-		all, err := tx.Secrets(ctx)
-		if err != nil {
-			return fmt.Errorf("list secrets: %w", err)
-		}
-		for _, sec := range all {
-			c := secretContext(sec.Kind, sec.Owner)
-			if secrets.IsSealed(sec.Value) {
-				if _, err := s.secrets.Open(sec.Value, c); err != nil {
-					return fmt.Errorf("%s %d: %w", sec.Kind, sec.ID, err)
-				}
-				rep.Sealed++
-				continue
-			}
-			if !s.secrets.Enabled() {
-				rep.Plaintext++
-				continue
-			}
-			sec.Value = s.secrets.Seal(sec.Value, c)
+		return s.eachSecret(ctx, tx, &rep, func(sec StoredSecret) error {
+			sec.Value = s.secrets.Seal(sec.Value, secretContext(sec.Kind, sec.Owner))
 			if err := tx.SetSecret(ctx, sec); err != nil {
 				return fmt.Errorf("seal %s %d: %w", sec.Kind, sec.ID, err)
 			}
 			rep.NewSealed++
-		}
-		return nil
+			return nil
+		})
 	})
 	return rep, err
+}
+
+// eachSecret opens every sealed secret and hands each plaintext one to seal (nil:
+// only counted).
+func (s *Service) eachSecret(ctx context.Context, tx Tx, rep *SecretsReport, seal func(StoredSecret) error) error {
+	all, err := tx.Secrets(ctx)
+	if err != nil {
+		return fmt.Errorf("list secrets: %w", err)
+	}
+	for _, sec := range all {
+		if secrets.IsSealed(sec.Value) {
+			if _, err := s.secrets.Open(sec.Value, secretContext(sec.Kind, sec.Owner)); err != nil {
+				return fmt.Errorf("%s %d: %w", sec.Kind, sec.ID, err)
+			}
+			rep.Sealed++
+			continue
+		}
+		if seal == nil {
+			rep.Plaintext++
+			continue
+		}
+		if err := seal(sec); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -90,6 +90,9 @@ func TestSecretsSealedAtRest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			other := licensing.NewService(st, licensing.WithSecrets(tt.box))
+			if _, err := other.CheckSecrets(ctx); !errors.Is(err, tt.want) {
+				t.Errorf("CheckSecrets: %v, want %v", err, tt.want)
+			}
 			if _, err := other.SealSecrets(ctx); !errors.Is(err, tt.want) {
 				t.Errorf("SealSecrets: %v, want %v", err, tt.want)
 			}
@@ -109,8 +112,11 @@ func TestSecretsSealedAtRest(t *testing.T) {
 func TestSealSecretsSealsAPlaintextDatabase(t *testing.T) {
 	e := newEnv(t) // no master key: plaintext
 	st := e.svc.Store()
-	if rep, err := e.svc.SealSecrets(e.ctx); err != nil || rep != (licensing.SecretsReport{Plaintext: 2}) {
-		t.Fatalf("SealSecrets without a key = %+v, %v", rep, err)
+	if rep, err := e.svc.CheckSecrets(e.ctx); err != nil || rep != (licensing.SecretsReport{Plaintext: 2}) {
+		t.Fatalf("CheckSecrets without a key = %+v, %v", rep, err)
+	}
+	if _, err := e.svc.SealSecrets(e.ctx); !errors.Is(err, secrets.ErrNoMasterKey) {
+		t.Fatalf("SealSecrets without a key: %v", err)
 	}
 	sealed := licensing.NewService(st, licensing.WithSecrets(mustBox(t, strings.Repeat("m", 32))))
 	if rep, err := sealed.SealSecrets(e.ctx); err != nil || rep != (licensing.SecretsReport{NewSealed: 2}) {

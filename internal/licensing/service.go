@@ -13,7 +13,8 @@ import (
 // Service holds the licensing rules. It knows no HTTP and no SQL: it composes Store
 // primitives inside transactions.
 type Service struct {
-	store  Store
+	store  Store // marks its Write transactions (see writeMarking)
+	raw    Store // the store as given
 	now    func() time.Time
 	limits Limits
 	log    *slog.Logger
@@ -38,7 +39,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // NewService returns a Service on store.
 func NewService(store Store, opts ...Option) *Service {
-	s := &Service{store: store, now: time.Now, limits: DefaultLimits, log: slog.Default(), cache: newImmutable()}
+	s := &Service{store: writeMarking{store}, raw: store, now: time.Now, limits: DefaultLimits, log: slog.Default(), cache: newImmutable()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -49,7 +50,7 @@ func NewService(store Store, opts ...Option) *Service {
 func (s *Service) Limits() Limits { return s.limits }
 
 // Store returns the underlying store.
-func (s *Service) Store() Store { return s.store }
+func (s *Service) Store() Store { return s.raw }
 
 // Now returns the service clock's time, truncated to milliseconds (the precision every
 // timestamp is stored and shown with).

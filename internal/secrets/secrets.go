@@ -62,11 +62,14 @@ func New(master string) (*Box, error) {
 }
 
 // FromEnv returns the Box for the master key in LICENSOR_MASTER_KEY or in the file
-// named by LICENSOR_MASTER_KEY_FILE (file wins when a flag passed it as file), or nil
-// when neither is set.
+// named by file or LICENSOR_MASTER_KEY_FILE, or nil when none is set; both a key and a
+// file is an error.
 func FromEnv(file string) (*Box, error) {
 	if file == "" {
 		file = os.Getenv("LICENSOR_MASTER_KEY_FILE")
+	}
+	if file != "" && os.Getenv("LICENSOR_MASTER_KEY") != "" {
+		return nil, errors.New("both LICENSOR_MASTER_KEY and LICENSOR_MASTER_KEY_FILE are set; set one")
 	}
 	if file != "" {
 		b, err := os.ReadFile(file)

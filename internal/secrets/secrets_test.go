@@ -77,6 +77,10 @@ func TestFromEnv(t *testing.T) {
 	}
 	file := filepath.Join(t.TempDir(), "key")
 	os.WriteFile(file, []byte(master+"\n"), 0o600)
+	if _, err := FromEnv(file); err == nil {
+		t.Fatal("a key and a key file both set: accepted")
+	}
+	t.Setenv("LICENSOR_MASTER_KEY", "")
 	fb, err := FromEnv(file)
 	if err != nil || fb == nil {
 		t.Fatalf("key file: %v", err)

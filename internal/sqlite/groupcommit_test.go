@@ -208,3 +208,49 @@ func TestGroupCommitConcurrent(t *testing.T) {
 		t.Fatalf("write after Close: %v", err)
 	}
 }
+
+// TestGroupCommitCancelledWriteFailsAlone: a write whose request is cancelled while its
+// statement runs fails on its own; SQLite must not get to interrupt the statement,
+// which would roll back the whole batch with the other writes in it.
+func TestGroupCommitCancelledWriteFailsAlone(t *testing.T) {
+	e := newBatchEnv(t)
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	// An UPDATE that takes a while: its WHERE counts a long recursive sequence.
+	const slow = `UPDATE companies SET name = name WHERE (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000) SELECT count(*) FROM c) > 0`
+	results := make(map[string]chan error)
+	submit := func(name string, fn func(licensing.Tx) error, c context.Context) {
+		ch := make(chan error, 1)
+		results[name] = ch
+		go func() { ch <- e.st.Write(c, fn) }()
+		time.Sleep(10 * time.Millisecond)
+	}
+	submit("before", company(e.ctx, "before", nil), e.ctx)
+	submit("slow", func(tx licensing.Tx) error {
+		c := licensing.Company{Name: "slow", CreatedAt: time.UnixMilli(0)}
+		if err := tx.CreateCompany(ctx, &c); err != nil {
+			return err
+		}
+		go func() { time.Sleep(30 * time.Millisecond); cancel() }()
+		if _, err := tx.(*sqlstore.Tx).Q.ExecContext(ctx, slow); err != nil {
+			return err
+		}
+		// The statement finished (not interrupted); the next one sees the cancellation.
+		c2 := licensing.Company{Name: "slow-2", CreatedAt: time.UnixMilli(0)}
+		return tx.CreateCompany(ctx, &c2)
+	}, ctx)
+	submit("after", company(e.ctx, "after", nil), e.ctx)
+	close(e.release)
+	for _, name := range []string{"before", "after"} {
+		if err := <-results[name]; err != nil {
+			t.Errorf("%s: %v (a cancelled batch-mate failed it)", name, err)
+		}
+	}
+	if err := <-results["slow"]; !errors.Is(err, context.Canceled) {
+		t.Errorf("slow: %v, want context.Canceled", err)
+	}
+	names := companyNames(t, e.st)
+	if !names["before"] || !names["after"] || names["slow"] || names["slow-2"] {
+		t.Errorf("stored %v; want before and after only", names)
+	}
+}

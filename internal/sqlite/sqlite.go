@@ -130,8 +130,8 @@ func ParseURL(u string) (string, Options, error) {
 		o.Synchronous = q.Get("synchronous")
 		if v := q.Get("max_batch"); v != "" {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return "", o, fmt.Errorf("sqlite URL: max_batch must be a positive integer")
+			if err != nil || n < 1 || n > sqlstore.MaxBatchLimit {
+				return "", o, fmt.Errorf("sqlite URL: max_batch must be an integer from 1 to %d", sqlstore.MaxBatchLimit)
 			}
 			o.MaxBatch = n
 		}

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -40,15 +41,16 @@ type groupWrite struct {
 	done chan struct{}
 }
 
+// MaxBatchLimit is the largest batch NewGroupCommit accepts.
+const MaxBatchLimit = 4096
+
 // ErrClosed is returned by writes submitted after Close.
 var ErrClosed = errors.New("store is closed")
 
 // NewGroupCommit starts the committer for db (which must have exactly one connection).
 // maxBatch bounds the writes in one transaction.
 func NewGroupCommit(db *DB, d Dialect, maxBatch int) *GroupCommit {
-	if maxBatch < 1 {
-		maxBatch = 1
-	}
+	maxBatch = min(max(maxBatch, 1), MaxBatchLimit)
 	g := &GroupCommit{db: db, d: d, maxBatch: maxBatch, queue: make(chan *groupWrite, 4*maxBatch),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go g.loop()
@@ -184,7 +186,7 @@ func (g *GroupCommit) commitBatch(batch []*groupWrite) error {
 			return fmt.Errorf("savepoint: %w", err)
 		}
 		fn := w.fn
-		w.err, w.pan = runGuarded(func() error { return fn(&Tx{Q: q, D: g.d}) })
+		w.err, w.pan = runGuarded(func() error { return fn(&Tx{Q: uninterruptible{q}, D: g.d}) })
 		if w.err != nil || w.pan != nil {
 			if _, err := q.ExecContext(ctx, `ROLLBACK TO write`); err != nil {
 				return fmt.Errorf("rollback to savepoint: %w", err)
@@ -198,6 +200,32 @@ func (g *GroupCommit) commitBatch(batch []*groupWrite) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// uninterruptible keeps one write's cancelled context from interrupting a statement:
+// SQLite answers an interrupted write by rolling back the whole transaction, which
+// would fail every other write of the batch. A write whose context has ended stops at
+// its next statement instead (database/sql refuses it before it runs) and rolls back
+// to its own savepoint.
+type uninterruptible struct{ q Querier }
+
+func (u uninterruptible) ctx(ctx context.Context) context.Context {
+	if ctx.Err() != nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
+func (u uninterruptible) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return u.q.ExecContext(u.ctx(ctx), query, args...)
+}
+
+func (u uninterruptible) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return u.q.QueryContext(u.ctx(ctx), query, args...)
+}
+
+func (u uninterruptible) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return u.q.QueryRowContext(u.ctx(ctx), query, args...)
 }
 
 // runGuarded calls fn, turning a panic into a value to re-raise elsewhere.
