@@ -14,7 +14,7 @@ import (
 	"github.com/licensor/licensor/internal/loadgen"
 )
 
-const benchUsage = `usage: licensor bench --target URL[,URL…] --management-key K --api-key A --shared-key S
+const benchUsage = `usage: licensor bench --target URL[,URL…] (--management-key K | --fleet CODE) --api-key A --shared-key S
                      --public-key FILE --workload W --devices D --concurrency C --duration T
                      [--variables V] [--max-requests N] [--sample-every N] [--rate R] [--warmup T] [--seed N]
                      [--baselines [--sign-duration T]] [--server-pid PID[,PID…]] [--fail-on-error] [--json]
@@ -24,6 +24,11 @@ device on each, then sends workload W from C concurrent keep-alive connections f
 spreading requests round-robin over the targets (several instances on one database).
 Prints requests, req/s, latency quantiles and errors by code (text, or one JSON object
 with --json) to stdout and one progress line per second to stderr.
+
+--fleet CODE seeds nothing: the run drives devices 0…D-1 of a fleet written before by
+` + "`licensor seed --product CODE`" + ` (no management key needed; its first and last device
+are checked first). Workloads that change the activation state of devices of their
+own (activate-churn, mixed) are refused with --fleet.
 
 --rate paces the run to R requests/s over all connections (open loop; latencies are
 also reported from each request's due time). --warmup runs the workload unpaced
@@ -44,12 +49,13 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.PrintDefaults()
 	}
 	targets := fs.String("target", "", "comma-separated server roots, e.g. http://127.0.0.1:8080 (required)")
-	mk := fs.String("management-key", "", "management key, for seeding (required)")
+	mk := fs.String("management-key", "", "management key, for seeding (required without --fleet)")
+	fleetCode := fs.String("fleet", "", "short code of a fleet seeded by licensor seed: drive its devices instead of seeding")
 	apiKey := fs.String("api-key", "", "License API key (required)")
 	sharedKey := fs.String("shared-key", "", "License API shared key (required)")
 	pubFile := fs.String("public-key", "", "PEM file of the public key responses are verified with (required)")
 	workload := fs.String("workload", "track-changing", "one of "+strings.Join(loadgen.Workloads(), ", ")+"; none (with --baselines): baselines only")
-	devices := fs.Int("devices", 1000, "licenses to seed, one activated device each")
+	devices := fs.Int("devices", 1000, "licenses to seed, one activated device each (--fleet: devices of the fleet to drive)")
 	concurrency := fs.Int("concurrency", 16, "concurrent requests (one keep-alive connection each)")
 	duration := fs.Duration("duration", 10*time.Second, "how long to drive the workload")
 	variables := fs.Int("variables", loadgen.DefaultVariables, "variables per track_device_variables request")
@@ -71,9 +77,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
 	}
-	if *targets == "" || *mk == "" || *apiKey == "" || *sharedKey == "" || *pubFile == "" {
+	if *targets == "" || (*mk == "" && *fleetCode == "") || *apiKey == "" || *sharedKey == "" || *pubFile == "" {
 		fs.Usage()
-		return errors.New("bench: --target, --management-key, --api-key, --shared-key and --public-key are required")
+		return errors.New("bench: --target, --management-key (or --fleet), --api-key, --shared-key and --public-key are required")
 	}
 	if *variables < 1 || *sampleEvery < 1 || *timeout <= 0 || *signFor <= 0 {
 		return errors.New("bench: --variables, --sample-every, --timeout and --sign-duration must be positive")
@@ -102,7 +108,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Targets: urls, ManagementKey: *mk, APIKey: *apiKey, SharedKey: *sharedKey, PublicKeyPEM: pem,
 		Workload: wl, Devices: *devices, Concurrency: *concurrency, Duration: *duration,
 		Variables: *variables, MaxRequests: *maxRequests, SampleEvery: *sampleEvery, Timeout: *timeout,
-		Progress: stderr, Rate: *rate, Warmup: *warmup, Seed: *seed, ServerPIDs: pids,
+		Progress: stderr, Rate: *rate, Warmup: *warmup, Seed: *seed, ServerPIDs: pids, Fleet: *fleetCode,
 	})
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)

@@ -1,6 +1,7 @@
 // Package loadgen drives a License API load against one or more running licensor
 // instances and measures it: it seeds a product, licenses and activated devices
-// through the public APIs, then sends a workload from C concurrent keep-alive
+// through the public APIs (or takes a fleet `licensor seed` wrote straight into the
+// database, Config.Fleet), then sends a workload from C concurrent keep-alive
 // connections for a fixed time, spreading requests round-robin over the targets,
 // verifying response signatures on a sample, and reports throughput, latency
 // quantiles and errors by wire code. Optionally it paces requests to a target
@@ -68,6 +69,12 @@ type Config struct {
 	// ServerPIDs are server processes on this machine whose CPU time and memory
 	// are sampled (from /proc) at the start and end of a run.
 	ServerPIDs []int
+	// Fleet, when set, is the short code of a product seeded before (by `licensor
+	// seed`, or by an earlier Seed): Seed creates nothing and the run drives devices
+	// 0…Devices-1 of that fleet (names: FleetLicenseKey, FleetHardwareID). No
+	// management key is needed. Workloads with devices of their own (OwnDevices > 0)
+	// are refused: they would change the fleet's activation state.
+	Fleet string
 }
 
 // Bench runs a Config. Create it with New; Close releases its connections.
@@ -93,8 +100,10 @@ func New(cfg Config) (*Bench, error) {
 		cfg.Targets[i] = strings.TrimRight(t, "/")
 	}
 	switch {
-	case cfg.ManagementKey == "" || cfg.APIKey == "" || cfg.SharedKey == "":
-		return nil, errors.New("management key, api key and shared key are required")
+	case cfg.APIKey == "" || cfg.SharedKey == "":
+		return nil, errors.New("api key and shared key are required")
+	case cfg.ManagementKey == "" && cfg.Fleet == "":
+		return nil, errors.New("a management key is required (for seeding), unless a seeded fleet is given")
 	case cfg.Devices < 1:
 		return nil, errors.New("devices must be at least 1")
 	case cfg.Concurrency < 1:
@@ -132,6 +141,9 @@ func New(cfg Config) (*Bench, error) {
 		if wl, err = NewWorkload(cfg.Workload, WorkloadOptions{Variables: cfg.Variables}); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Fleet != "" && ownDevices(wl) > 0 {
+		return nil, fmt.Errorf("workload %s %w", wl.Name(), errFleetOwnDevices)
 	}
 	if n := ownDevices(wl); n > 0 && cfg.Devices < n*cfg.Concurrency {
 		return nil, fmt.Errorf("workload %s needs %d devices of its own per worker: devices must be at least %d × concurrency %d",
@@ -188,6 +200,7 @@ type Result struct {
 	Variables   int // 0 for workloads without variables
 	Product     string
 	SeedTime    time.Duration
+	Preseeded   bool    // the run drove a fleet seeded before it (Config.Fleet)
 	Rate        float64 // the paced rate asked for (0: unpaced)
 
 	Elapsed  time.Duration // first request sent to last answer received
@@ -546,6 +559,7 @@ func (b *Bench) Run(ctx context.Context, fleet *Fleet) (*Result, error) {
 	})
 	if res != nil {
 		res.Workload, res.Devices, res.Product, res.SeedTime = b.wl.Name(), len(fleet.Devices), fleet.Product, fleet.SeedTime
+		res.Preseeded = fleet.Preseeded
 		if vc, ok := b.wl.(variableCounter); ok {
 			res.Variables = vc.VariablesPerRequest()
 		}

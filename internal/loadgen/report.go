@@ -19,6 +19,7 @@ type Report struct {
 	Concurrency  int               `json:"concurrency"`
 	Product      string            `json:"product"`
 	SeedSeconds  float64           `json:"seed_s"`
+	Preseeded    bool              `json:"preseeded,omitempty"` // a fleet seeded before the run (--fleet); seed_s is 0
 	Elapsed      float64           `json:"elapsed_s"`
 	Requests     int64             `json:"requests"`
 	RPS          float64           `json:"rps"`
@@ -220,7 +221,7 @@ func round(f float64, digits int) float64 {
 func (r *Result) Report() Report {
 	rep := Report{
 		Workload: r.Workload, Variables: r.Variables, Targets: r.Targets, Devices: r.Devices,
-		Concurrency: r.Concurrency, Product: r.Product, SeedSeconds: round(r.SeedTime.Seconds(), 3),
+		Concurrency: r.Concurrency, Product: r.Product, SeedSeconds: round(r.SeedTime.Seconds(), 3), Preseeded: r.Preseeded,
 		Elapsed: round(r.Elapsed.Seconds(), 3), Requests: r.Requests, RPS: round(r.RPS(), 1),
 		LatencyMS:  latencyReport(&r.Latency),
 		ErrorCount: r.ErrorCount(), Errors: r.Errors, ErrorSamples: r.ErrorSamples,
@@ -274,7 +275,11 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	row("workload", "%s", wl)
 	row("targets", "%s", strings.Join(rep.Targets, " "))
-	row("devices", "%d (product %s, seeded in %.1fs)", rep.Devices, rep.Product, rep.SeedSeconds)
+	if rep.Preseeded {
+		row("devices", "%d (product %s, seeded before the run)", rep.Devices, rep.Product)
+	} else {
+		row("devices", "%d (product %s, seeded in %.1fs)", rep.Devices, rep.Product, rep.SeedSeconds)
+	}
 	row("concurrency", "%d", rep.Concurrency)
 	row("elapsed", "%.2fs", rep.Elapsed)
 	row("requests", "%d", rep.Requests)

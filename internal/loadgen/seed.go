@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +21,8 @@ type Fleet struct {
 	Product  string
 	Devices  []Device
 	SeedTime time.Duration
+	// Preseeded: the fleet was seeded before the run (Config.Fleet), not by Seed.
+	Preseeded bool
 }
 
 // mgmtTimeout bounds one management call (a batch of licenses is one transaction).
@@ -30,10 +31,15 @@ const mgmtTimeout = 60 * time.Second
 // Seed creates a product with a fresh short code, Config.Devices licenses of one
 // activation each (create_order in batches of Config.BatchSize) and activates
 // one device on each through the License API with Config.Concurrency workers,
-// verifying every activation answer. Any failure aborts the seeding.
+// verifying every activation answer. Any failure aborts the seeding. With
+// Config.Fleet it seeds nothing and returns that fleet's first Config.Devices devices
+// (see existingFleet).
 func (b *Bench) Seed(ctx context.Context) (*Fleet, error) {
 	if b.wl == nil {
 		return nil, errNoWorkload
+	}
+	if b.cfg.Fleet != "" {
+		return b.existingFleet(ctx)
 	}
 	start := time.Now()
 	var rnd [4]byte
@@ -42,11 +48,7 @@ func (b *Bench) Seed(ctx context.Context) (*Fleet, error) {
 	if err := b.manage(ctx, 0, "products/", map[string]string{"product_name": "licensor bench " + code, "short_code": code}); err != nil {
 		return nil, fmt.Errorf("seed: create product: %w", err)
 	}
-	f := &Fleet{Product: code, Devices: make([]Device, b.cfg.Devices)}
-	keyPrefix := strings.ToUpper(code)
-	for i := range f.Devices {
-		f.Devices[i] = newDevice(i, code, fmt.Sprintf("%s-%07d", keyPrefix, i), fmt.Sprintf("%s-hw-%07d", code, i))
-	}
+	f := &Fleet{Product: code, Devices: FleetDevices(code, b.cfg.Devices)}
 
 	type lic struct {
 		Key            string `json:"key"`

@@ -103,7 +103,7 @@ var workloads = map[string]func(WorkloadOptions) Workload{
 	"get-variables": func(o WorkloadOptions) Workload {
 		g := getVariablesOp{vars: o.Variables}
 		g.verify = g.verifyBody
-		return &simpleWorkload{name: "get-variables", activation: steadyVars(o.Variables), build: g.request}
+		return &simpleWorkload{name: "get-variables", activation: steadyVars(o.Variables), exact: true, build: g.request}
 	},
 	"activate-churn": func(WorkloadOptions) Workload { return churnWorkload{} },
 	"mixed":          func(o WorkloadOptions) Workload { return newMixed(o) },
@@ -140,7 +140,8 @@ func steadyVars(n int) func(*Device) client.Vars {
 	return func(*Device) client.Vars {
 		vs := make(client.Vars, n)
 		for i := range vs {
-			vs[i] = client.Var{Name: "var" + strconv.Itoa(i), Value: steadyValue(i)}
+			name, value := SteadyVariable(i)
+			vs[i] = client.Var{Name: name, Value: value}
 		}
 		return vs
 	}
@@ -153,11 +154,16 @@ type simpleWorkload struct {
 	name       string
 	vars       int                       // variables per request (for the report; 0: none)
 	activation func(*Device) client.Vars // nil: activate without variables
+	exact      bool                      // a device must hold exactly the activation variables
 	build      func(*Device, uint64) Request
 }
 
 func (w *simpleWorkload) Name() string    { return w.name }
 func (w *simpleWorkload) OwnDevices() int { return 0 }
+
+// ExactVariables reports whether each device must hold exactly its activation
+// variables (a pre-seeded fleet with more fails the run's checks).
+func (w *simpleWorkload) ExactVariables() bool { return w.exact }
 
 // VariablesPerRequest is the number of variables each request carries.
 func (w *simpleWorkload) VariablesPerRequest() int { return w.vars }
