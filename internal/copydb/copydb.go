@@ -16,10 +16,21 @@ type table struct {
 	name  string
 	cols  []string
 	bools map[string]bool
+	// key orders the copy; "" means the identity column id (whose PostgreSQL sequence
+	// is moved past the copied ids).
+	key string
 }
 
 // Name is the table's name.
 func (t table) Name() string { return t.name }
+
+// OrderBy is the columns that order the table's rows.
+func (t table) OrderBy() string {
+	if t.key == "" {
+		return "id"
+	}
+	return t.key
+}
 
 func set(names ...string) map[string]bool {
 	m := map[string]bool{}
@@ -32,20 +43,21 @@ func set(names ...string) map[string]bool {
 // Tables in foreign-key order. Adding a column to a migration means adding it here; the
 // copy test compares every column of every row, so a missing one fails it.
 var Tables = []table{
-	{"companies", []string{"id", "name", "signing_key_pem", "public_key_pem", "created_at"}, nil},
-	{"api_keys", []string{"id", "company_id", "api_key", "shared_key", "read_only", "revoked", "created_at"}, set("read_only", "revoked")},
-	{"management_keys", []string{"id", "company_id", "prefix", "secret_hash", "revoked", "created_at"}, set("revoked")},
-	{"products", []string{"id", "company_id", "name", "short_code", "authorization_method", "created_at", "updated_at"}, nil},
-	{"orders", []string{"id", "company_id", "store_id", "customer_email", "created_at"}, nil},
+	{"companies", []string{"id", "name", "signing_key_pem", "public_key_pem", "created_at"}, nil, ""},
+	{"api_keys", []string{"id", "company_id", "api_key", "shared_key", "read_only", "revoked", "created_at"}, set("read_only", "revoked"), ""},
+	{"management_keys", []string{"id", "company_id", "prefix", "secret_hash", "revoked", "created_at"}, set("revoked"), ""},
+	{"products", []string{"id", "company_id", "name", "short_code", "authorization_method", "created_at", "updated_at"}, nil, ""},
+	{"orders", []string{"id", "company_id", "store_id", "customer_email", "created_at"}, nil, ""},
 	{"licenses", []string{"id", "company_id", "product_id", "order_id", "license_key", "license_type", "enabled", "active", "is_trial",
 		"max_activations", "allow_unlimited_activations", "times_activated", "transfer_count", "validity_period", "created_at", "updated_at"},
-		set("enabled", "active", "is_trial", "allow_unlimited_activations")},
-	{"license_users", []string{"id", "company_id", "license_id", "email", "password_hash", "created_at"}, nil},
+		set("enabled", "active", "is_trial", "allow_unlimited_activations"), ""},
+	{"license_users", []string{"id", "company_id", "license_id", "email", "password_hash", "created_at"}, nil, ""},
 	{"devices", []string{"id", "company_id", "license_id", "license_user_id", "hardware_id", "active", "blacklisted", "os_ver", "hostname",
 		"ip", "external_ip", "mac_address", "app_ver", "sdk_ver", "is_vm", "vm_info", "time_activated", "time_deactivated", "last_check",
-		"created_at", "updated_at"}, set("active", "blacklisted", "is_vm")},
-	{"device_variables", []string{"id", "device_id", "name", "value", "created_at"}, nil},
-	{"audit_log", []string{"id", "company_id", "created_at", "actor", "action", "object_type", "object_id", "before_value", "after_value"}, nil},
+		"created_at", "updated_at"}, set("active", "blacklisted", "is_vm"), ""},
+	{"device_variables", []string{"id", "device_id", "name", "value", "created_at"}, nil, ""},
+	{"device_signatures", []string{"device_id", "slot", "digest", "signature"}, nil, "device_id, slot"},
+	{"audit_log", []string{"id", "company_id", "created_at", "actor", "action", "object_type", "object_id", "before_value", "after_value"}, nil, ""},
 }
 
 // Target says how to finish a copy on the target engine.
@@ -85,7 +97,7 @@ func Copy(ctx context.Context, src *sql.DB, dst Target) (map[string]int64, error
 			return nil, fmt.Errorf("copy %s: %w", t.name, err)
 		}
 		counts[t.name] = n
-		if dst.Postgres {
+		if dst.Postgres && t.key == "" {
 			q := fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%s', 'id'), COALESCE((SELECT MAX(id) FROM %s), 0) + 1, false)", t.name, t.name)
 			if _, err := wtx.ExecContext(ctx, q); err != nil {
 				return nil, fmt.Errorf("reset %s sequence: %w", t.name, err)
@@ -100,7 +112,7 @@ func Copy(ctx context.Context, src *sql.DB, dst Target) (map[string]int64, error
 
 func copyTable(ctx context.Context, rtx, wtx *sql.Tx, t table) (int64, error) {
 	cols := strings.Join(t.cols, ", ")
-	rows, err := rtx.QueryContext(ctx, "SELECT "+cols+" FROM "+t.name+" ORDER BY id")
+	rows, err := rtx.QueryContext(ctx, "SELECT "+cols+" FROM "+t.name+" ORDER BY "+t.OrderBy())
 	if err != nil {
 		return 0, err
 	}

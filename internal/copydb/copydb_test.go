@@ -84,7 +84,7 @@ func dump(t *testing.T, db *sql.DB) map[string][][]any {
 	t.Helper()
 	out := map[string][][]any{}
 	for _, tb := range copydb.Tables {
-		rows, err := db.Query("SELECT * FROM " + tb.Name() + " ORDER BY id")
+		rows, err := db.Query("SELECT * FROM " + tb.Name() + " ORDER BY " + tb.OrderBy())
 		if err != nil {
 			t.Fatal(err)
 		}

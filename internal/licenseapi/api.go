@@ -79,6 +79,7 @@ func New(svc *licensing.Service, c Config) *Handler {
 		co, err := svc.Company(ctx, companyID)
 		return co.SigningKeyPEM, err
 	})
+	h.signer.memo = svc
 	h.routes = map[string]route{
 		"activate_license":       {http.MethodPost, true, h.activate},
 		"deactivate_license":     {http.MethodPost, true, h.deactivate},
@@ -152,10 +153,14 @@ type textResponse string
 
 // writeSigned encodes v canonically and sends it with its LicenseSignature header.
 func (h *Handler) writeSigned(w http.ResponseWriter, r *http.Request, companyID int64, v any) {
+	var sl slot
+	if a, ok := v.(deviceAnswer); ok {
+		v, sl = a.body, a.slot
+	}
 	body, err := jsoncanon.Marshal(v)
 	if err == nil {
 		var sig string
-		if sig, err = h.signer.sign(r.Context(), companyID, body); err == nil {
+		if sig, err = h.signer.signFor(r.Context(), companyID, sl, body); err == nil {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("LicenseSignature", sig)
 			w.Write(body)

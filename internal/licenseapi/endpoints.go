@@ -68,13 +68,17 @@ func (h *Handler) check(ctx context.Context, q *request) (any, error) {
 	b.LicenseEnabled = ptr(st.License.Enabled)
 	b.IsBorrowed = ptr(false)
 	b.BorrowedUntil = nil
-	return h.withV1(ctx, q, b, st, id)
+	if _, err := h.withV1(ctx, q, b, st, id); err != nil {
+		return nil, err
+	}
+	return deviceAnswer{b, slot{st.Device.ID, licensing.SlotCheck}}, nil
 }
 
 // withV1 adds the v1 license_signature to a license body.
 func (h *Handler) withV1(ctx context.Context, q *request, b *licenseBody, st licensing.LicenseState, id licensing.Identity) (any, error) {
 	var err error
-	b.LicenseSignature, err = h.signer.sign(ctx, q.key.CompanyID, []byte(v1SigningString(id.HardwareID, st, id.Username)))
+	b.LicenseSignature, err = h.signer.signFor(ctx, q.key.CompanyID, slot{st.Device.ID, licensing.SlotLicenseSignature},
+		[]byte(v1SigningString(id.HardwareID, st, id.Username)))
 	return b, err
 }
 
@@ -91,7 +95,7 @@ func (h *Handler) track(ctx context.Context, q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return trackedVariables(out), nil
+	return deviceAnswer{trackedVariables(out), slot{deviceOf(out), licensing.SlotTrack}}, nil
 }
 
 func (h *Handler) getVariables(ctx context.Context, q *request) (any, error) {
@@ -107,7 +111,22 @@ func (h *Handler) getVariables(ctx context.Context, q *request) (any, error) {
 	for i, v := range vs {
 		out[i] = storedVariable{ID: v.ID, CreatedAt: iso(v.CreatedAt), Variable: v.Name, Value: v.Value, DeviceID: v.DeviceID}
 	}
-	return out, nil
+	return deviceAnswer{out, slot{deviceOf(vs), licensing.SlotVariables}}, nil
+}
+
+// deviceAnswer is an answer about one device: its signature is remembered in the
+// device's slot (see signer).
+type deviceAnswer struct {
+	body any
+	slot slot
+}
+
+// deviceOf is the device the variables belong to (0: none, nothing is remembered).
+func deviceOf(vs []licensing.Variable) int64 {
+	if len(vs) == 0 {
+		return 0
+	}
+	return vs[0].DeviceID
 }
 
 func trackedVariables(vs []licensing.Variable) []trackedVariable {

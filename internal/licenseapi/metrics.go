@@ -35,7 +35,11 @@ func newMetrics(reg prometheus.Registerer, s *signer) *metrics {
 			prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Name: "licensor_signatures_reused_total",
 				Help: "Response signatures served from the cache of byte-identical bodies.",
-			}, func() float64 { return float64(s.reused.Load()) }))
+			}, func() float64 { return float64(s.reused.Load()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "licensor_signatures_recalled_total",
+				Help: "Response signatures recalled from the database (a device's unchanged answer signed before).",
+			}, func() float64 { return float64(s.recalled.Load()) }))
 	}
 	return m
 }

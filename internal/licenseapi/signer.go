@@ -20,12 +20,31 @@ const DefaultSignatureCache = 65536
 // track_device_variables) answer byte-identical bodies. A signature depends only on the
 // company's key, which never changes once made, and the exact bytes, so a cached one
 // is valid on every instance and needs no invalidation.
+//
+// Behind the cache, a device's answers are remembered per kind in the database (memo):
+// with a large fleet, or after a restart, a heartbeat's answer is rarely still cached,
+// but it is usually what that device was last answered.
 type signer struct {
-	keys    sync.Map // company id → *signing.Signer
-	cache   *lru.Cache[[32]byte, string]
-	made    atomic.Int64
-	reused  atomic.Int64
-	loadKey func(ctx context.Context, companyID int64) (string, error)
+	keys     sync.Map // company id → *signing.Signer
+	cache    *lru.Cache[[32]byte, string]
+	memo     memo // nil: no per-device memory
+	made     atomic.Int64
+	reused   atomic.Int64
+	recalled atomic.Int64
+	loadKey  func(ctx context.Context, companyID int64) (string, error)
+}
+
+// memo remembers the last signature of each kind of answer per device.
+type memo interface {
+	RecallSignature(ctx context.Context, deviceID int64, slot int, digest []byte) (string, bool)
+	RememberSignature(ctx context.Context, deviceID int64, slot int, digest []byte, signature string)
+}
+
+// slot names one kind of answer about one device (licensing.Slot…); the zero slot
+// is remembered nowhere but the cache.
+type slot struct {
+	device int64
+	kind   int
 }
 
 func newSigner(size int, loadKey func(ctx context.Context, companyID int64) (string, error)) *signer {
@@ -58,6 +77,12 @@ func (s *signer) key(ctx context.Context, companyID int64) (*signing.Signer, err
 
 // sign returns the base64 signature of msg under the company's key.
 func (s *signer) sign(ctx context.Context, companyID int64, msg []byte) (string, error) {
+	return s.signFor(ctx, companyID, slot{}, msg)
+}
+
+// signFor is sign for an answer about a device: on a cache miss it first asks the memo
+// for the signature that device's last answer of this kind had.
+func (s *signer) signFor(ctx context.Context, companyID int64, sl slot, msg []byte) (string, error) {
 	h := sha256.New()
 	var id [8]byte
 	binary.BigEndian.PutUint64(id[:], uint64(companyID))
@@ -69,6 +94,14 @@ func (s *signer) sign(ctx context.Context, companyID int64, msg []byte) (string,
 		s.reused.Add(1)
 		return sig, nil
 	}
+	remember := sl.device != 0 && s.memo != nil
+	if remember {
+		if sig, ok := s.memo.RecallSignature(ctx, sl.device, sl.kind, sum[:]); ok {
+			s.recalled.Add(1)
+			s.cache.Add(sum, sig)
+			return sig, nil
+		}
+	}
 	k, err := s.key(ctx, companyID)
 	if err != nil {
 		return "", err
@@ -79,5 +112,8 @@ func (s *signer) sign(ctx context.Context, companyID int64, msg []byte) (string,
 	}
 	s.made.Add(1)
 	s.cache.Add(sum, sig)
+	if remember {
+		s.memo.RememberSignature(ctx, sl.device, sl.kind, sum[:], sig)
+	}
 	return sig, nil
 }

@@ -43,25 +43,30 @@ func (c *checkStamps) take() map[int64]time.Time {
 	return p
 }
 
-// RunCheckStamps writes buffered last-check stamps every interval until ctx ends, then
-// once more. It returns at once when stamps are written synchronously.
+// RunCheckStamps writes buffered last-check stamps and remembered signatures every
+// interval until ctx ends, then once more. It returns at once when stamps are written
+// synchronously.
 func (s *Service) RunCheckStamps(ctx context.Context) {
 	if s.stamps == nil {
 		return
 	}
 	t := time.NewTicker(s.stampEvery)
 	defer t.Stop()
+	flush := func(ctx context.Context) {
+		if err := s.FlushCheckStamps(ctx); err != nil {
+			s.log.Error("write last-check stamps", "err", err)
+		}
+		if err := s.FlushSignatures(ctx); err != nil {
+			s.log.Warn("remember signatures", "err", err)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			if err := s.FlushCheckStamps(context.Background()); err != nil {
-				s.log.Error("write last-check stamps", "err", err)
-			}
+			flush(context.Background())
 			return
 		case <-t.C:
-			if err := s.FlushCheckStamps(ctx); err != nil {
-				s.log.Error("write last-check stamps", "err", err)
-			}
+			flush(ctx)
 		}
 	}
 }

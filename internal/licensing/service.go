@@ -22,7 +22,8 @@ type Service struct {
 	cache      *immutable
 	stamps     *checkStamps // nil: last-check stamps are written at once
 	stampEvery time.Duration
-	secrets    *secrets.Box // nil: secrets stored as plaintext
+	memo       *signatureMemo // remembered signatures waiting for the write-behind flush
+	secrets    *secrets.Box   // nil: secrets stored as plaintext
 }
 
 // Option configures a Service.
@@ -39,7 +40,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // NewService returns a Service on store.
 func NewService(store Store, opts ...Option) *Service {
-	s := &Service{store: writeMarking{store}, raw: store, now: time.Now, limits: DefaultLimits, log: slog.Default(), cache: newImmutable()}
+	s := &Service{store: writeMarking{store}, raw: store, now: time.Now, limits: DefaultLimits, log: slog.Default(), cache: newImmutable(), memo: newSignatureMemo()}
 	for _, o := range opts {
 		o(s)
 	}

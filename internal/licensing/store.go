@@ -79,6 +79,11 @@ type Tx interface {
 	DeactivateDevices(ctx context.Context, licenseID int64, at time.Time) error
 	TouchDeviceCheck(ctx context.Context, deviceID int64, at time.Time) error
 
+	// DeviceSignature returns the remembered signature of one kind of answer for a
+	// device (ErrNoRows: none); PutDeviceSignatures upserts them.
+	DeviceSignature(ctx context.Context, deviceID int64, slot int) (DeviceSignature, error)
+	PutDeviceSignatures(ctx context.Context, sigs []DeviceSignature) error
+
 	// AppendAudit adds an audit entry, setting its ID; ListAudit pages through a
 	// company's entries, newest first. Nothing updates or deletes an entry.
 	AppendAudit(ctx context.Context, e *AuditEntry) error

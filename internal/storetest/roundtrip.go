@@ -22,6 +22,7 @@ var roundTripTests = []test{
 	{"APIKey", testAPIKeyRoundTrip},
 	{"ManagementKey", testManagementKeyRoundTrip},
 	{"Secrets", testSecretsRoundTrip},
+	{"DeviceSignatures", testDeviceSignatures},
 	{"Product", testProductRoundTrip},
 	{"Order", testOrderRoundTrip},
 	{"License", testLicenseRoundTrip},
@@ -96,6 +97,49 @@ func testAPIKeyRoundTrip(t *testing.T, e *env) {
 	equal(t, "after RevokeAPIKey", e.getAPIKey(k.Key), k)
 	if got := e.getAPIKey(cases[0].Key); got.Revoked {
 		t.Errorf("RevokeAPIKey(%d) also revoked key %d", k.ID, got.ID)
+	}
+}
+
+// testDeviceSignatures: one signature per (device, slot), replaced by a later put;
+// ErrNoRows for none; binary digests round-trip exactly.
+func testDeviceSignatures(t *testing.T, e *env) {
+	get := func(device int64, slot int) (licensing.DeviceSignature, error) {
+		var s licensing.DeviceSignature
+		err := e.st.ReadSingle(e.ctx, func(tx licensing.Tx) (err error) {
+			s, err = tx.DeviceSignature(e.ctx, device, slot)
+			return err
+		})
+		return s, err
+	}
+	if _, err := get(1, 1); !errors.Is(err, licensing.ErrNoRows) {
+		t.Fatalf("missing signature: %v", err)
+	}
+	digest := make([]byte, 32)
+	for i := range digest {
+		digest[i] = byte(255 - i)
+	}
+	var sigs []licensing.DeviceSignature
+	for d := int64(1); d <= 150; d++ { // more than one statement's worth
+		sigs = append(sigs, licensing.DeviceSignature{DeviceID: d, Slot: 1, Digest: digest, Signature: fmt.Sprint("sig-", d)},
+			licensing.DeviceSignature{DeviceID: d, Slot: 2, Digest: digest[:16], Signature: fmt.Sprint("body-", d)})
+	}
+	e.write(func(tx licensing.Tx) error { return tx.PutDeviceSignatures(e.ctx, sigs) })
+	for _, want := range []licensing.DeviceSignature{sigs[0], sigs[1], sigs[len(sigs)-1]} {
+		got, err := get(want.DeviceID, want.Slot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal(t, "DeviceSignature", got, want)
+	}
+	repl := licensing.DeviceSignature{DeviceID: 1, Slot: 1, Digest: []byte{0, 1, 2}, Signature: "newer"}
+	e.write(func(tx licensing.Tx) error { return tx.PutDeviceSignatures(e.ctx, []licensing.DeviceSignature{repl}) })
+	got, err := get(1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "replaced DeviceSignature", got, repl)
+	if other, _ := get(1, 2); other.Signature != "body-1" {
+		t.Errorf("another slot changed: %+v", other)
 	}
 }
 

@@ -1,0 +1,78 @@
+package licenseapi_test
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/licensor/licensor/internal/licenseapi"
+)
+
+// TestSignaturesRememberedPerDevice: a handler that has never seen a device's answers
+// (a restart, or a fleet larger than its cache) recalls their signatures from the
+// database instead of signing them again, and answers the same bytes; an answer that
+// changed is signed afresh.
+func TestSignaturesRememberedPerDevice(t *testing.T) {
+	f := newFixture(t)
+	if w := f.do("POST", "/api/v4/activate_license", activateBody, nil); w.Code != 200 {
+		t.Fatalf("activate: %d %s", w.Code, w.Body)
+	}
+	checkPath := "/api/v4/check_license?hardware_id=hw-1&product=app&license_key=KEY-1"
+	trackBody := `{"hardware_id":"hw-1","product":"app","license_key":"KEY-1","variables":{"seats":"3"}}`
+	varsPath := "/api/v4/get_device_variables?hardware_id=hw-1&product=app&license_key=KEY-1"
+	type answer struct{ body, sig string }
+	first := map[string]answer{}
+	send := func(name string) *httptest.ResponseRecorder {
+		switch name {
+		case "check":
+			return f.do("GET", checkPath, "", nil)
+		case "track":
+			return f.do("POST", "/api/v4/track_device_variables", trackBody, nil)
+		default:
+			return f.do("GET", varsPath, "", nil)
+		}
+	}
+	for _, name := range []string{"check", "track", "vars"} {
+		w := send(name)
+		if w.Code != 200 {
+			t.Fatalf("%s: %d %s", name, w.Code, w.Body)
+		}
+		first[name] = answer{w.Body.String(), w.Header().Get("LicenseSignature")}
+	}
+
+	// A fresh handler: empty signature cache, same database.
+	reg := prometheus.NewRegistry()
+	f.h = licenseapi.New(f.svc, licenseapi.Config{Now: func() time.Time { return f.now }, Metrics: reg})
+	for _, name := range []string{"check", "track", "vars"} {
+		w := send(name)
+		if w.Code != 200 || w.Body.String() != first[name].body || w.Header().Get("LicenseSignature") != first[name].sig {
+			t.Fatalf("%s after restart: %d, answer or signature differs", name, w.Code)
+		}
+	}
+	counter := func(name string) float64 {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == name {
+				return mf.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		t.Fatalf("no metric %s", name)
+		return 0
+	}
+	// check: body + license_signature; track and get-variables: one body each.
+	if made, recalled := counter("licensor_signatures_made_total"), counter("licensor_signatures_recalled_total"); made != 0 || recalled != 4 {
+		t.Fatalf("after restart: %v signatures made, %v recalled; want 0 and 4", made, recalled)
+	}
+	// A changed answer is signed, not recalled.
+	w := f.do("POST", "/api/v4/track_device_variables", strings.Replace(trackBody, `"3"`, `"4"`, 1), nil)
+	if w.Code != 200 || counter("licensor_signatures_made_total") != 1 {
+		t.Fatalf("changed track: %d, made %v", w.Code, counter("licensor_signatures_made_total"))
+	}
+}

@@ -1,0 +1,112 @@
+package licensing
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// DeviceSignature is the last signature made for one kind of answer (Slot) about a
+// device, with the digest of what was signed. Heartbeats repeat the same answer, so a
+// remembered signature spares an RSA signature (about 1.5 ms) after a restart or once
+// the in-memory cache has let the answer go — with a large fleet, almost always.
+type DeviceSignature struct {
+	DeviceID  int64
+	Slot      int
+	Digest    []byte
+	Signature string
+}
+
+// Kinds of answer remembered per device.
+const (
+	SlotLicenseSignature = 1 // the v1 license_signature of check and activation answers
+	SlotCheck            = 2 // a check_license body
+	SlotTrack            = 3 // a track_device_variables body
+	SlotVariables        = 4 // a get_device_variables body
+)
+
+// maxPendingSignatures bounds the signatures waiting for the next flush; beyond it new
+// ones are not remembered (they are only an optimisation).
+const maxPendingSignatures = 1 << 16
+
+type signatureKey struct {
+	device int64
+	slot   int
+}
+
+// signatureMemo holds remembered signatures until the write-behind loop stores them.
+type signatureMemo struct {
+	mu      sync.Mutex
+	pending map[signatureKey]DeviceSignature
+}
+
+func newSignatureMemo() *signatureMemo {
+	return &signatureMemo{pending: map[signatureKey]DeviceSignature{}}
+}
+
+// RecallSignature returns the signature remembered for a device's answer of this kind,
+// if what it signed has this digest. Any failure is a miss: the caller signs.
+func (s *Service) RecallSignature(ctx context.Context, deviceID int64, slot int, digest []byte) (string, bool) {
+	s.memo.mu.Lock()
+	p, ok := s.memo.pending[signatureKey{deviceID, slot}]
+	s.memo.mu.Unlock()
+	if ok {
+		return p.Signature, bytes.Equal(p.Digest, digest)
+	}
+	var got DeviceSignature
+	err := s.store.ReadSingle(ctx, func(tx Tx) (err error) {
+		got, err = tx.DeviceSignature(ctx, deviceID, slot)
+		return err
+	})
+	if err != nil || !bytes.Equal(got.Digest, digest) {
+		return "", false
+	}
+	return got.Signature, true
+}
+
+// RememberSignature keeps a new signature for a device's answer of this kind. With
+// write-behind (WithCheckStampInterval) it is stored by the next flush, else at once.
+func (s *Service) RememberSignature(ctx context.Context, deviceID int64, slot int, digest []byte, signature string) {
+	sig := DeviceSignature{DeviceID: deviceID, Slot: slot, Digest: digest, Signature: signature}
+	if s.stamps == nil {
+		if err := s.store.Write(ctx, func(tx Tx) error { return tx.PutDeviceSignatures(ctx, []DeviceSignature{sig}) }); err != nil {
+			s.log.Warn("remember signature", "device", deviceID, "err", err)
+		}
+		return
+	}
+	s.memo.mu.Lock()
+	if len(s.memo.pending) < maxPendingSignatures {
+		s.memo.pending[signatureKey{deviceID, slot}] = sig
+	}
+	s.memo.mu.Unlock()
+}
+
+// FlushSignatures stores the remembered signatures in one transaction, ordered by
+// device and slot. Failed ones are dropped: they are only an optimisation.
+func (s *Service) FlushSignatures(ctx context.Context) error {
+	s.memo.mu.Lock()
+	p := s.memo.pending
+	s.memo.pending = make(map[signatureKey]DeviceSignature, len(p))
+	s.memo.mu.Unlock()
+	if len(p) == 0 {
+		return nil
+	}
+	sigs := make([]DeviceSignature, 0, len(p))
+	for _, v := range p {
+		sigs = append(sigs, v)
+	}
+	sortSignatures(sigs)
+	if err := s.store.Write(ctx, func(tx Tx) error { return tx.PutDeviceSignatures(ctx, sigs) }); err != nil {
+		return fmt.Errorf("store %d signatures: %w", len(sigs), err)
+	}
+	return nil
+}
+
+func sortSignatures(sigs []DeviceSignature) {
+	slices.SortFunc(sigs, func(a, b DeviceSignature) int {
+		return cmp.Or(cmp.Compare(a.DeviceID, b.DeviceID), cmp.Compare(a.Slot, b.Slot))
+	})
+}
