@@ -71,13 +71,13 @@ func (h *Handler) check(ctx context.Context, q *request) (any, error) {
 	if _, err := h.withV1(ctx, q, b, st, id); err != nil {
 		return nil, err
 	}
-	return deviceAnswer{b, slot{st.Device.ID, licensing.SlotCheck}}, nil
+	return deviceAnswer{b, slot{device: st.Device.ID, kind: licensing.SlotCheck}}, nil
 }
 
 // withV1 adds the v1 license_signature to a license body.
 func (h *Handler) withV1(ctx context.Context, q *request, b *licenseBody, st licensing.LicenseState, id licensing.Identity) (any, error) {
 	var err error
-	b.LicenseSignature, err = h.signer.signFor(ctx, q.key.CompanyID, slot{st.Device.ID, licensing.SlotLicenseSignature},
+	b.LicenseSignature, err = h.signer.signFor(ctx, q.key.CompanyID, slot{device: st.Device.ID, kind: licensing.SlotLicenseSignature},
 		[]byte(v1SigningString(id.HardwareID, st, id.Username)))
 	return b, err
 }
@@ -91,11 +91,12 @@ func (h *Handler) track(ctx context.Context, q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := h.svc.TrackVariables(ctx, q.key.CompanyID, id, vars)
+	res, err := h.svc.Track(ctx, q.key.CompanyID, id, vars)
 	if err != nil {
 		return nil, err
 	}
-	return deviceAnswer{trackedVariables(out), slot{deviceOf(out), licensing.SlotTrack}}, nil
+	// A changed value makes a new answer: nothing to recall, only to remember.
+	return deviceAnswer{trackedVariables(res.Variables), slot{device: deviceOf(res.Variables), kind: licensing.SlotTrack, fresh: res.Changed}}, nil
 }
 
 func (h *Handler) getVariables(ctx context.Context, q *request) (any, error) {
@@ -111,7 +112,7 @@ func (h *Handler) getVariables(ctx context.Context, q *request) (any, error) {
 	for i, v := range vs {
 		out[i] = storedVariable{ID: v.ID, CreatedAt: iso(v.CreatedAt), Variable: v.Name, Value: v.Value, DeviceID: v.DeviceID}
 	}
-	return deviceAnswer{out, slot{deviceOf(vs), licensing.SlotVariables}}, nil
+	return deviceAnswer{out, slot{device: deviceOf(vs), kind: licensing.SlotVariables}}, nil
 }
 
 // deviceAnswer is an answer about one device: its signature is remembered in the

@@ -45,6 +45,7 @@ type memo interface {
 type slot struct {
 	device int64
 	kind   int
+	fresh  bool // the answer is known to be new: remember it, recall nothing
 }
 
 func newSigner(size int, loadKey func(ctx context.Context, companyID int64) (string, error)) *signer {
@@ -95,7 +96,7 @@ func (s *signer) signFor(ctx context.Context, companyID int64, sl slot, msg []by
 		return sig, nil
 	}
 	remember := sl.device != 0 && s.memo != nil
-	if remember {
+	if remember && !sl.fresh {
 		if sig, ok := s.memo.RecallSignature(ctx, sl.device, sl.kind, sum[:]); ok {
 			s.recalled.Add(1)
 			s.cache.Add(sum, sig)

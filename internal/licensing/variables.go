@@ -38,8 +38,25 @@ func (s *Service) ValidateVariables(vars []VarInput) error {
 // TrackVariables upserts the device's variables by name and returns them in the order
 // sent. Unchanged values are not written and keep their created_at.
 func (s *Service) TrackVariables(ctx context.Context, companyID int64, id Identity, vars []VarInput) ([]Variable, error) {
+	r, err := s.Track(ctx, companyID, id, vars)
+	return r.Variables, err
+}
+
+// TrackResult is what Track stored and whether anything changed.
+type TrackResult struct {
+	Variables []Variable // the variables sent, as stored, in the order sent
+	Changed   bool       // a value was written (the answer is new)
+}
+
+// Track is TrackVariables, also saying whether anything changed.
+func (s *Service) Track(ctx context.Context, companyID int64, id Identity, vars []VarInput) (TrackResult, error) {
+	out, changed, err := s.track(ctx, companyID, id, vars)
+	return TrackResult{out, changed}, err
+}
+
+func (s *Service) track(ctx context.Context, companyID int64, id Identity, vars []VarInput) ([]Variable, bool, error) {
 	if err := s.ValidateVariables(vars); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var out []Variable
 	var changed bool
@@ -61,7 +78,7 @@ func (s *Service) TrackVariables(ctx context.Context, companyID int64, id Identi
 		return nil
 	})
 	if err != nil || !changed {
-		return out, err
+		return out, false, err
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		if _, _, err := s.relock(ctx, tx, companyID, licenseID, deviceID); err != nil {
@@ -70,7 +87,7 @@ func (s *Service) TrackVariables(ctx context.Context, companyID int64, id Identi
 		out, err = s.storeVariables(ctx, tx, deviceID, vars)
 		return err
 	})
-	return out, err
+	return out, true, err
 }
 
 // storeVariables writes vars to a device inside a write transaction and returns them,
