@@ -9,6 +9,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
+	"github.com/licensor/licensor/internal/licensing"
 	"github.com/licensor/licensor/internal/signing"
 )
 
@@ -36,7 +37,7 @@ type signer struct {
 
 // memo remembers the last signature of each kind of answer per device.
 type memo interface {
-	RecallSignature(ctx context.Context, deviceID int64, slot int, digest []byte) (string, bool)
+	RecallSignatures(ctx context.Context, deviceID int64) []licensing.DeviceSignature
 	RememberSignature(ctx context.Context, deviceID int64, slot int, digest []byte, signature string)
 }
 
@@ -97,10 +98,21 @@ func (s *signer) signFor(ctx context.Context, companyID int64, sl slot, msg []by
 	}
 	remember := sl.device != 0 && s.memo != nil
 	if remember && !sl.fresh {
-		if sig, ok := s.memo.RecallSignature(ctx, sl.device, sl.kind, sum[:]); ok {
+		// Every remembered answer of the device goes into the cache: the request's other
+		// answers (a check's body after its license_signature) then hit it.
+		var found string
+		for _, r := range s.memo.RecallSignatures(ctx, sl.device) {
+			if len(r.Digest) != len(sum) {
+				continue
+			}
+			s.cache.Add([32]byte(r.Digest), r.Signature)
+			if [32]byte(r.Digest) == sum {
+				found = r.Signature
+			}
+		}
+		if found != "" {
 			s.recalled.Add(1)
-			s.cache.Add(sum, sig)
-			return sig, nil
+			return found, nil
 		}
 	}
 	k, err := s.key(ctx, companyID)

@@ -1,7 +1,6 @@
 package licensing
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -47,24 +46,27 @@ func newSignatureMemo() *signatureMemo {
 	return &signatureMemo{pending: map[signatureKey]DeviceSignature{}}
 }
 
-// RecallSignature returns the signature remembered for a device's answer of this kind,
-// if what it signed has this digest. Any failure is a miss: the caller signs.
-func (s *Service) RecallSignature(ctx context.Context, deviceID int64, slot int, digest []byte) (string, bool) {
-	s.memo.mu.Lock()
-	p, ok := s.memo.pending[signatureKey{deviceID, slot}]
-	s.memo.mu.Unlock()
-	if ok {
-		return p.Signature, bytes.Equal(p.Digest, digest)
-	}
-	var got DeviceSignature
+// RecallSignatures returns every signature remembered for a device's answers, the
+// ones still waiting for the write-behind flush included. One query serves all of a
+// request's answers (a check signs its body and its license_signature). Any failure is
+// an empty answer: the caller signs.
+func (s *Service) RecallSignatures(ctx context.Context, deviceID int64) []DeviceSignature {
+	var got []DeviceSignature
 	err := s.store.ReadSingle(ctx, func(tx Tx) (err error) {
-		got, err = tx.DeviceSignature(ctx, deviceID, slot)
+		got, err = tx.DeviceSignatures(ctx, deviceID)
 		return err
 	})
-	if err != nil || !bytes.Equal(got.Digest, digest) {
-		return "", false
+	if err != nil {
+		got = nil
 	}
-	return got.Signature, true
+	s.memo.mu.Lock()
+	for slot := range SlotVariables + 1 {
+		if p, ok := s.memo.pending[signatureKey{deviceID, slot}]; ok {
+			got = append(got, p) // newer than the stored one of its slot
+		}
+	}
+	s.memo.mu.Unlock()
+	return got
 }
 
 // RememberSignature keeps a new signature for a device's answer of this kind. With

@@ -79,9 +79,9 @@ type Tx interface {
 	DeactivateDevices(ctx context.Context, licenseID int64, at time.Time) error
 	TouchDeviceCheck(ctx context.Context, deviceID int64, at time.Time) error
 
-	// DeviceSignature returns the remembered signature of one kind of answer for a
-	// device (ErrNoRows: none); PutDeviceSignatures upserts them.
-	DeviceSignature(ctx context.Context, deviceID int64, slot int) (DeviceSignature, error)
+	// DeviceSignatures returns every remembered signature of a device, by slot;
+	// PutDeviceSignatures upserts them.
+	DeviceSignatures(ctx context.Context, deviceID int64) ([]DeviceSignature, error)
 	PutDeviceSignatures(ctx context.Context, sigs []DeviceSignature) error
 
 	// AppendAudit adds an audit entry, setting its ID; ListAudit pages through a

@@ -8,11 +8,16 @@ import (
 	"github.com/licensor/licensor/internal/licensing"
 )
 
-func (t *Tx) DeviceSignature(ctx context.Context, deviceID int64, slot int) (licensing.DeviceSignature, error) {
-	s := licensing.DeviceSignature{DeviceID: deviceID, Slot: slot}
-	err := t.Q.QueryRowContext(ctx, `SELECT digest, signature FROM device_signatures WHERE device_id = $1 AND slot = $2`, deviceID, slot).
-		Scan(&s.Digest, &s.Signature)
-	return s, noRows(err)
+func (t *Tx) DeviceSignatures(ctx context.Context, deviceID int64) ([]licensing.DeviceSignature, error) {
+	rows, err := t.Q.QueryContext(ctx, `SELECT slot, digest, signature FROM device_signatures WHERE device_id = $1 ORDER BY slot`, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(r interface{ Scan(...any) error }) (licensing.DeviceSignature, error) {
+		s := licensing.DeviceSignature{DeviceID: deviceID}
+		err := r.Scan(&s.Slot, &s.Digest, &s.Signature)
+		return s, err
+	})
 }
 
 // PutDeviceSignatures upserts in the order given, in statements of at most 100 rows.

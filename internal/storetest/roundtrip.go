@@ -104,12 +104,23 @@ func testAPIKeyRoundTrip(t *testing.T, e *env) {
 // ErrNoRows for none; binary digests round-trip exactly.
 func testDeviceSignatures(t *testing.T, e *env) {
 	get := func(device int64, slot int) (licensing.DeviceSignature, error) {
-		var s licensing.DeviceSignature
+		var all []licensing.DeviceSignature
 		err := e.st.ReadSingle(e.ctx, func(tx licensing.Tx) (err error) {
-			s, err = tx.DeviceSignature(e.ctx, device, slot)
+			all, err = tx.DeviceSignatures(e.ctx, device)
 			return err
 		})
-		return s, err
+		for i, s := range all {
+			if i > 0 && all[i-1].Slot >= s.Slot {
+				t.Fatalf("DeviceSignatures not ordered by slot: %+v", all)
+			}
+			if s.Slot == slot {
+				return s, err
+			}
+		}
+		if err == nil {
+			err = licensing.ErrNoRows
+		}
+		return licensing.DeviceSignature{}, err
 	}
 	if _, err := get(1, 1); !errors.Is(err, licensing.ErrNoRows) {
 		t.Fatalf("missing signature: %v", err)
