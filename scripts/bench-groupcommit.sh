@@ -15,12 +15,7 @@ WARMUP=${WARMUP:-2s}
 DEVICES=${DEVICES:-1000}
 ROUNDS=${ROUNDS:-2}
 PORT=${PORT:-18591}
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/licensor-gc.XXXXXX")
-pid=
-cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-(cd "$root" && go build -o "$tmp/licensor" ./cmd/licensor)
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh"
 
 # run MODE BATCH: one fresh database, one server, one bench; prints req/s.
 run() {

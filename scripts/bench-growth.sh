@@ -15,12 +15,7 @@ WARMUP=${WARMUP:-240s}
 DURATION=${DURATION:-10s}
 CONCURRENCY=${CONCURRENCY:-64}
 PORT=${PORT:-18801}
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/licensor-growth.XXXXXX")
-pid=
-cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-(cd "$root" && go build -o "$tmp/licensor" ./cmd/licensor)
+. "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh"
 
 # fleet N WARMUP: seed N devices on a fresh database, serve it, run check then
 # track-steady, each after WARMUP; one line per workload.
