@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
-	"strings"
 
 	"github.com/licensor/licensor/internal/licensing"
 )
@@ -42,31 +40,15 @@ func scanAudit(r interface{ Scan(...any) error }) (licensing.AuditEntry, error) 
 }
 
 func (t *Tx) ListAudit(ctx context.Context, companyID int64, f licensing.AuditFilter) ([]licensing.AuditEntry, int64, error) {
-	where := []string{"company_id = $1"}
-	args := []any{companyID}
+	w := scopedTo("company_id", companyID)
 	if f.ObjectType != "" {
-		args = append(args, f.ObjectType)
-		where = append(where, fmt.Sprintf("object_type = $%d", len(args)))
+		w.add("object_type = ?", f.ObjectType)
 	}
 	if f.ObjectID != 0 {
-		args = append(args, f.ObjectID)
-		where = append(where, fmt.Sprintf("object_id = $%d", len(args)))
+		w.add("object_id = ?", f.ObjectID)
 	}
 	if f.Action != "" {
-		args = append(args, f.Action)
-		where = append(where, fmt.Sprintf("action = $%d", len(args)))
+		w.add("action = ?", f.Action)
 	}
-	cond := strings.Join(where, " AND ")
-	var n int64
-	if err := t.Q.QueryRowContext(ctx, `SELECT count(*) FROM audit_log WHERE `+cond, args...).Scan(&n); err != nil {
-		return nil, 0, err
-	}
-	lim, off := limitOffset(f.Page)
-	args = append(args, lim, off)
-	rows, err := t.Q.QueryContext(ctx, fmt.Sprintf(`SELECT `+auditCols+` FROM audit_log WHERE `+cond+` ORDER BY id DESC LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	es, err := collect(rows, scanAudit)
-	return es, n, err
+	return listPage(ctx, t, auditCols, "audit_log", w, "id DESC", f.Page, scanAudit)
 }

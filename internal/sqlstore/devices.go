@@ -63,33 +63,17 @@ func (t *Tx) DeviceByHardwareID(ctx context.Context, licenseID int64, hardwareID
 }
 
 func (t *Tx) ListDevices(ctx context.Context, companyID int64, f licensing.DeviceFilter) ([]licensing.Device, int64, error) {
-	where := []string{"company_id = $1"}
-	args := []any{companyID}
+	w := scopedTo("company_id", companyID)
 	if f.LicenseID != 0 {
-		args = append(args, f.LicenseID)
-		where = append(where, fmt.Sprintf("license_id = $%d", len(args)))
+		w.add("license_id = ?", f.LicenseID)
 	}
 	if f.HardwareID != "" {
-		args = append(args, f.HardwareID)
-		where = append(where, fmt.Sprintf("hardware_id = $%d", len(args)))
+		w.add("hardware_id = ?", f.HardwareID)
 	}
 	if f.Blacklisted != nil {
-		args = append(args, *f.Blacklisted)
-		where = append(where, fmt.Sprintf("blacklisted = $%d", len(args)))
+		w.add("blacklisted = ?", *f.Blacklisted)
 	}
-	cond := strings.Join(where, " AND ")
-	var n int64
-	if err := t.Q.QueryRowContext(ctx, `SELECT count(*) FROM devices WHERE `+cond, args...).Scan(&n); err != nil {
-		return nil, 0, err
-	}
-	lim, off := limitOffset(f.Page)
-	args = append(args, lim, off)
-	rows, err := t.Q.QueryContext(ctx, fmt.Sprintf(`SELECT `+deviceCols+` FROM devices WHERE `+cond+` ORDER BY id LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	ds, err := collect(rows, scanDevice)
-	return ds, n, err
+	return listPage(ctx, t, deviceCols, "devices", w, "id", f.Page, scanDevice)
 }
 
 func (t *Tx) CountActiveDevices(ctx context.Context, licenseID int64) (int64, error) {

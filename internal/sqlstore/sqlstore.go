@@ -9,7 +9,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/licensor/licensor/internal/licensing"
@@ -260,17 +259,7 @@ func (t *Tx) ProductByCode(ctx context.Context, companyID int64, code string) (l
 }
 
 func (t *Tx) ListProducts(ctx context.Context, companyID int64, page licensing.Page) ([]licensing.Product, int64, error) {
-	var n int64
-	if err := t.Q.QueryRowContext(ctx, `SELECT count(*) FROM products WHERE company_id = $1`, companyID).Scan(&n); err != nil {
-		return nil, 0, err
-	}
-	l, o := limitOffset(page)
-	rows, err := t.Q.QueryContext(ctx, `SELECT `+productCols+` FROM products WHERE company_id = $1 ORDER BY id LIMIT $2 OFFSET $3`, companyID, l, o)
-	if err != nil {
-		return nil, 0, err
-	}
-	ps, err := collect(rows, scanProduct)
-	return ps, n, err
+	return listPage(ctx, t, productCols, "products", scopedTo("company_id", companyID), "id", page, scanProduct)
 }
 
 func (t *Tx) CreateOrder(ctx context.Context, o *licensing.Order) (err error) {
@@ -360,29 +349,15 @@ func (t *Tx) UpdateLicense(ctx context.Context, l *licensing.License) error {
 }
 
 func (t *Tx) ListLicenses(ctx context.Context, companyID int64, f licensing.LicenseFilter) ([]licensing.License, int64, error) {
-	where := []string{"l.company_id = $1"}
-	args := []any{companyID}
+	w := scopedTo("l.company_id", companyID)
 	if f.LicenseKey != "" {
-		args = append(args, f.LicenseKey)
-		where = append(where, fmt.Sprintf("l.license_key = $%d", len(args)))
+		w.add("l.license_key = ?", f.LicenseKey)
 	}
 	if f.ProductShortCode != "" {
-		args = append(args, f.ProductShortCode)
-		where = append(where, fmt.Sprintf("l.product_id IN (SELECT id FROM products WHERE company_id = $1 AND short_code = $%d)", len(args)))
+		w.add("l.product_id IN (SELECT id FROM products WHERE company_id = $1 AND short_code = ?)", f.ProductShortCode)
 	}
-	cond := strings.Join(where, " AND ")
-	var n int64
-	if err := t.Q.QueryRowContext(ctx, `SELECT count(*) FROM licenses l WHERE `+cond, args...).Scan(&n); err != nil {
-		return nil, 0, err
-	}
-	lim, off := limitOffset(f.Page)
-	args = append(args, lim, off)
-	rows, err := t.Q.QueryContext(ctx, fmt.Sprintf(`SELECT `+licenseCols+` FROM licenses l WHERE `+cond+` ORDER BY l.id LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	ls, err := collect(rows, func(s interface{ Scan(...any) error }) (licensing.License, error) { return scanLicense(s) })
-	return ls, n, err
+	return listPage(ctx, t, licenseCols, "licenses l", w, "l.id", f.Page,
+		func(s interface{ Scan(...any) error }) (licensing.License, error) { return scanLicense(s) })
 }
 
 func (t *Tx) LicensesByKey(ctx context.Context, companyID, productID int64, key string) ([]licensing.License, error) {
