@@ -285,22 +285,35 @@ func printCredentials(w io.Writer, cr licensing.Credentials, asJSON bool) {
 		cr.CompanyID, cr.ManagementKey, cr.APIKey, cr.SharedKey, cr.PublicKey)
 }
 
+// companyFlags registers the flags of the commands that create a company.
+func companyFlags(fs *flag.FlagSet) (asJSON *bool, keyAlg *string) {
+	asJSON = fs.Bool("json", false, "print the credentials as one JSON object")
+	keyAlg = fs.String("signing-key", "rsa-2048", "response signing key algorithm (rsa-2048 or ecdsa-p256)")
+	return asJSON, keyAlg
+}
+
+// openCompanyService opens the service for a command that creates a company's secrets,
+// warning on stderr when they will be stored in the clear.
+func openCompanyService(ctx context.Context, db string, stderr io.Writer) (*licensing.Service, func(), error) {
+	svc, closeStore, err := openService(ctx, db)
+	if err == nil && !svc.SealsSecrets() {
+		fmt.Fprintln(stderr, "licensor: warning:", noMasterKeyWarning)
+	}
+	return svc, closeStore, err
+}
+
 func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, db := newFlags("init")
-	asJSON := fs.Bool("json", false, "print the credentials as one JSON object")
-	keyAlg := fs.String("signing-key", "rsa-2048", "response signing key algorithm (rsa-2048 or ecdsa-p256)")
+	asJSON, keyAlg := companyFlags(fs)
 	name := fs.String("name", "default", "company name")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	svc, closeStore, err := openService(ctx, *db)
+	svc, closeStore, err := openCompanyService(ctx, *db, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	if !svc.SealsSecrets() {
-		fmt.Fprintln(stderr, "licensor: warning:", noMasterKeyWarning)
-	}
 	cr, err := svc.Init(ctx, *name, *keyAlg)
 	if errors.Is(err, licensing.ErrAlreadyInitialised) {
 		return fmt.Errorf("%s is already initialised; nothing was changed (use `licensor company create` for another tenant)", redactURL(*db))
@@ -313,8 +326,7 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 func cmdCompanyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, db := newFlags("company create")
-	asJSON := fs.Bool("json", false, "print the credentials as one JSON object")
-	keyAlg := fs.String("signing-key", "rsa-2048", "response signing key algorithm (rsa-2048 or ecdsa-p256)")
+	asJSON, keyAlg := companyFlags(fs)
 	name := fs.String("name", "", "company name (required)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -322,14 +334,11 @@ func cmdCompanyCreate(ctx context.Context, args []string, stdout, stderr io.Writ
 	if *name == "" {
 		return errors.New("--name is required")
 	}
-	svc, closeStore, err := openService(ctx, *db)
+	svc, closeStore, err := openCompanyService(ctx, *db, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	if !svc.SealsSecrets() {
-		fmt.Fprintln(stderr, "licensor: warning:", noMasterKeyWarning)
-	}
 	// A key that cannot open the secrets already there would seal this company's under
 	// another key, and the server would then refuse to start.
 	if _, err := svc.CheckSecrets(ctx); err != nil {
