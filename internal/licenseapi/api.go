@@ -144,7 +144,7 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request, rt route) (any, i
 	if err != nil {
 		return nil, 0, err
 	}
-	resp, err := rt.fn(r.Context(), &request{r: r, key: key, params: p})
+	resp, err := rt.fn(licensing.WithAPIKey(r.Context(), key), &request{r: r, key: key, params: p})
 	return resp, key.CompanyID, err
 }
 

@@ -183,6 +183,25 @@ func (s *Service) Deactivate(ctx context.Context, companyID int64, id Identity, 
 
 // Check reports the license state for an active device and records the device's last check.
 func (s *Service) Check(ctx context.Context, companyID int64, id Identity) (LicenseState, error) {
+	st, ok, err := s.quickDevice(ctx, companyID, id)
+	if !ok {
+		st, err = s.checkRead(ctx, companyID, id)
+	}
+	if err != nil {
+		return st, err
+	}
+	now := s.Now()
+	if s.stamps != nil {
+		s.stamps.add(st.Device.ID, now)
+	} else if err := s.store.Write(ctx, func(tx Tx) error { return tx.TouchDeviceCheck(ctx, st.Device.ID, now) }); err != nil {
+		return st, fmt.Errorf("record last check: %w", err)
+	}
+	st.Device.LastCheck = &now
+	return st, nil
+}
+
+// checkRead is Check's read in a transaction, for any identity.
+func (s *Service) checkRead(ctx context.Context, companyID int64, id Identity) (LicenseState, error) {
 	var st LicenseState
 	err := s.store.Read(ctx, func(tx Tx) error {
 		r, d, err := s.deviceScoped(ctx, tx, companyID, id)
@@ -196,15 +215,5 @@ func (s *Service) Check(ctx context.Context, companyID int64, id Identity) (Lice
 		st = LicenseState{Product: r.Product, Order: o, License: r.License, User: r.User, Device: d}
 		return nil
 	})
-	if err != nil {
-		return st, err
-	}
-	now := s.Now()
-	if s.stamps != nil {
-		s.stamps.add(st.Device.ID, now)
-	} else if err := s.store.Write(ctx, func(tx Tx) error { return tx.TouchDeviceCheck(ctx, st.Device.ID, now) }); err != nil {
-		return st, fmt.Errorf("record last check: %w", err)
-	}
-	st.Device.LastCheck = &now
-	return st, nil
+	return st, err
 }

@@ -35,11 +35,29 @@ func newImmutable() *immutable {
 // back, so such reads are never cached: only committed rows are.
 type writeTx struct{ Tx }
 
-// writeMarking is the Service's view of its store: Write hands fn a writeTx.
-type writeMarking struct{ Store }
+// serviceStore is the Service's view of its store: Write hands fn a writeTx, and Read
+// and Write run the API key check WithAPIKey asks for before fn.
+type serviceStore struct {
+	Store
+	s *Service
+}
 
-func (m writeMarking) Write(ctx context.Context, fn func(Tx) error) error {
-	return m.Store.Write(ctx, func(tx Tx) error { return fn(writeTx{tx}) })
+func (m serviceStore) Read(ctx context.Context, fn func(Tx) error) error {
+	return m.Store.Read(ctx, func(tx Tx) error {
+		if err := m.s.guardAPIKey(ctx, tx); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+func (m serviceStore) Write(ctx context.Context, fn func(Tx) error) error {
+	return m.Store.Write(ctx, func(tx Tx) error {
+		if err := m.s.guardAPIKey(ctx, tx); err != nil {
+			return err
+		}
+		return fn(writeTx{tx})
+	})
 }
 
 func cacheable(tx Tx) bool {

@@ -167,22 +167,6 @@ func (s *Service) AuthenticateManagement(ctx context.Context, key string) (Manag
 	return mk, nil
 }
 
-// APIKeyByKey returns a License API key row (any company): the HTTP layer checks its
-// HMAC and revocation.
-func (s *Service) APIKeyByKey(ctx context.Context, key string) (APIKey, error) {
-	var k APIKey
-	err := s.store.ReadSingle(ctx, func(tx Tx) (err error) {
-		k, err = tx.APIKeyByKey(ctx, key)
-		return err
-	})
-	if errors.Is(err, ErrNoRows) {
-		return k, Errorf(EInvalidAPIKey, "Provided api key is not valid")
-	} else if err != nil {
-		return k, err
-	}
-	return k, s.openAPIKey(&k)
-}
-
 // CreateAPIKey makes a further License API key pair for a company.
 func (s *Service) CreateAPIKey(ctx context.Context, companyID int64, readOnly bool) (APIKey, error) {
 	var k APIKey
@@ -208,6 +192,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, companyID, id int64) (APIKey
 	if err != nil {
 		return k, err
 	}
+	s.forgetAPIKey(id)
 	k = APIKey{ID: id, CompanyID: companyID, Revoked: true}
 	return k, nil
 }

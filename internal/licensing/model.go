@@ -23,6 +23,8 @@ type APIKey struct {
 	ReadOnly  bool
 	Revoked   bool
 	CreatedAt time.Time
+
+	cached bool // served from the Service's key cache (see WithAPIKey)
 }
 
 // ManagementKey authorises the management API. Only a hash of the secret is stored;

@@ -144,7 +144,9 @@ func TestSealSecretsSealsAPlaintextDatabase(t *testing.T) {
 	if err := st.Write(e.ctx, func(tx licensing.Tx) error { return tx.SetSecret(e.ctx, shared) }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sealed.APIKeyByKey(e.ctx, e.creds.APIKey); !errors.Is(err, secrets.ErrWrongMasterKey) {
+	// (A fresh Service: sealed has the key cached, opened before the swap.)
+	fresh := licensing.NewService(st, licensing.WithSecrets(mustBox(t, strings.Repeat("m", 32))))
+	if _, err := fresh.APIKeyByKey(e.ctx, e.creds.APIKey); !errors.Is(err, secrets.ErrWrongMasterKey) {
 		t.Fatalf("a swapped sealed value opened: %v", err)
 	}
 }

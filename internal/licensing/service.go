@@ -8,19 +8,22 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // Service holds the licensing rules. It knows no HTTP and no SQL: it composes Store
 // primitives inside transactions.
 type Service struct {
-	store  Store // marks its Write transactions (see writeMarking)
-	raw    Store // the store as given
+	store  serviceStore // marks Write transactions, guards API keys (see serviceStore)
+	raw    Store        // the store as given
 	now    func() time.Time
 	limits Limits
 	log    *slog.Logger
 
 	cache      *immutable
-	stamps     *checkStamps // nil: last-check stamps are written at once
+	apiKeys    *lru.Cache[string, APIKey] // License API keys found, by key (see WithAPIKey)
+	stamps     *checkStamps               // nil: last-check stamps are written at once
 	stampEvery time.Duration
 	memo       *signatureMemo // remembered signatures waiting for the write-behind flush
 	secrets    *secrets.Box   // nil: secrets stored as plaintext
@@ -40,7 +43,8 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // NewService returns a Service on store.
 func NewService(store Store, opts ...Option) *Service {
-	s := &Service{store: writeMarking{store}, raw: store, now: time.Now, limits: DefaultLimits, log: slog.Default(), cache: newImmutable(), memo: newSignatureMemo()}
+	s := &Service{raw: store, now: time.Now, limits: DefaultLimits, log: slog.Default(), cache: newImmutable(), apiKeys: newAPIKeyCache(), memo: newSignatureMemo()}
+	s.store = serviceStore{store, s}
 	for _, o := range opts {
 		o(s)
 	}
@@ -207,6 +211,47 @@ func (s *Service) deviceScopedLock(ctx context.Context, tx Tx, companyID int64, 
 		return r, Device{}, fmt.Errorf("device by hardware id: %w", err)
 	}
 	return r, d, deviceUsable(d)
+}
+
+// quickDevice is deviceScoped plus the order, for a read that needs nothing more (a
+// check): one statement outside any transaction, with the WithAPIKey check folded in.
+// It serves key-based licenses whose product and order are cached; ok is false when it
+// cannot answer (anything else, or a license or device not found), and the caller then
+// takes the full path, which also finds the documented error for a miss.
+func (s *Service) quickDevice(ctx context.Context, companyID int64, id Identity) (st LicenseState, ok bool, err error) {
+	p, cached := s.cache.products.Get(productKey{companyID, id.Product})
+	if !cached || p.AuthorizationMethod != AuthLicenseKey || id.LicenseKey == "" {
+		return st, false, nil
+	}
+	guard := guardedAPIKey(ctx)
+	var ld LicenseDevice
+	err = s.store.ReadSingle(ctx, func(tx Tx) (err error) {
+		ld, err = tx.DeviceByLicenseKey(ctx, LicenseDeviceQuery{APIKeyID: guard, CompanyID: companyID,
+			ProductID: p.ID, LicenseKey: id.LicenseKey, HardwareID: id.HardwareID})
+		return err
+	})
+	if errors.Is(err, ErrNoRows) {
+		return st, false, nil
+	} else if err != nil {
+		return st, true, fmt.Errorf("device by license key: %w", err)
+	}
+	if guard != 0 {
+		if err := s.apiKeyVerdict(guard, ld.APIKeyFound, ld.APIKeyRevoked); err != nil {
+			return st, true, err
+		}
+	}
+	if id.LicenseID != 0 && ld.License.ID != id.LicenseID {
+		return st, false, nil
+	}
+	o, cached := s.cache.orders.Get(ld.License.OrderID)
+	if !cached || o.CompanyID != companyID {
+		return st, false, nil
+	}
+	// The documented order: license state before device state (as deviceScoped).
+	if err := licenseUsable(ld.License); err != nil {
+		return st, true, err
+	}
+	return LicenseState{Product: p, Order: o, License: ld.License, Device: ld.Device}, true, deviceUsable(ld.Device)
 }
 
 // relock re-checks, under the license lock, a license and device that deviceScoped

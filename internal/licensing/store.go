@@ -33,6 +33,8 @@ type Tx interface {
 
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	APIKeyByKey(ctx context.Context, key string) (APIKey, error)
+	// APIKeyRevoked reports whether the key with that id is revoked.
+	APIKeyRevoked(ctx context.Context, id int64) (bool, error)
 	RevokeAPIKey(ctx context.Context, companyID, id int64) error
 
 	// Secrets lists every stored secret (signing keys, shared keys) as stored, sealed
@@ -74,6 +76,11 @@ type Tx interface {
 	UpdateDevice(ctx context.Context, d *Device) error
 	Device(ctx context.Context, companyID, id int64) (Device, error)
 	DeviceByHardwareID(ctx context.Context, licenseID int64, hardwareID string) (Device, error)
+	// DeviceByLicenseKey reads in one statement, so as one snapshot that needs no
+	// transaction around it, the product's license with that key, its device with that
+	// hardware id and whether the License API key q.APIKeyID is revoked (0: none asked).
+	// ErrNoRows when there is no such license or it has no such device.
+	DeviceByLicenseKey(ctx context.Context, q LicenseDeviceQuery) (LicenseDevice, error)
 	ListDevices(ctx context.Context, companyID int64, f DeviceFilter) ([]Device, int64, error)
 	CountActiveDevices(ctx context.Context, licenseID int64) (int64, error)
 	DeactivateDevices(ctx context.Context, licenseID int64, at time.Time) error
@@ -133,4 +140,22 @@ type DeviceFilter struct {
 	LicenseID   int64
 	HardwareID  string
 	Blacklisted *bool
+}
+
+// LicenseDeviceQuery names a license by key and one of its devices, and an API key
+// whose revocation to report alongside.
+type LicenseDeviceQuery struct {
+	APIKeyID   int64 // 0: none
+	CompanyID  int64
+	ProductID  int64
+	LicenseKey string
+	HardwareID string
+}
+
+// LicenseDevice is what DeviceByLicenseKey found.
+type LicenseDevice struct {
+	License       License
+	Device        Device
+	APIKeyFound   bool // the API key exists (false when none was asked for)
+	APIKeyRevoked bool
 }

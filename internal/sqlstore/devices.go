@@ -13,18 +13,44 @@ import (
 const deviceCols = `id, company_id, license_id, license_user_id, hardware_id, active, blacklisted, os_ver, hostname, ip, external_ip,
 	mac_address, app_ver, sdk_ver, is_vm, vm_info, time_activated, time_deactivated, last_check, created_at, updated_at`
 
+// deviceByLicenseKeySQL reads a license (l), its device (d) and an API key's revocation.
+var deviceByLicenseKeySQL = `SELECT ` + licenseCols + `, ` + qualified("d", deviceCols) + `,
+	(SELECT k.revoked FROM api_keys k WHERE k.id = $1)
+	FROM licenses l JOIN devices d ON d.license_id = l.id AND d.hardware_id = $2
+	WHERE l.company_id = $3 AND l.license_key = $4 AND l.product_id = $5`
+
+// qualified prefixes each of a comma-separated column list with table alias t.
+func qualified(t, cols string) string {
+	names := strings.Split(strings.Join(strings.Fields(cols), ""), ",")
+	return t + "." + strings.Join(names, ", "+t+".")
+}
+
 func scanDevice(s interface{ Scan(...any) error }) (licensing.Device, error) {
-	var d licensing.Device
-	var user sql.NullInt64
-	var ta, td, lc sql.NullInt64
-	var c, u int64
-	i := &d.Info
-	err := s.Scan(&d.ID, &d.CompanyID, &d.LicenseID, &user, &d.HardwareID, &d.Active, &d.Blacklisted, &i.OSVer, &i.Hostname, &i.IP, &d.ExternalIP,
-		&i.MACAddress, &i.AppVer, &i.SDKVer, &i.IsVM, &i.VMInfo, &ta, &td, &lc, &c, &u)
-	d.LicenseUserID = user.Int64
-	d.TimeActivated, d.TimeDeactivated, d.LastCheck = fromMSP(ta), fromMSP(td), fromMSP(lc)
-	d.CreatedAt, d.UpdatedAt = fromMS(c), fromMS(u)
-	return d, noRows(err)
+	var ds deviceScan
+	err := s.Scan(ds.dest()...)
+	return ds.device(), noRows(err)
+}
+
+// deviceScan is where one row of deviceCols is scanned to.
+type deviceScan struct {
+	d          licensing.Device
+	user       sql.NullInt64
+	ta, td, lc sql.NullInt64
+	c, u       int64
+}
+
+func (ds *deviceScan) dest() []any {
+	d, i := &ds.d, &ds.d.Info
+	return []any{&d.ID, &d.CompanyID, &d.LicenseID, &ds.user, &d.HardwareID, &d.Active, &d.Blacklisted, &i.OSVer, &i.Hostname, &i.IP, &d.ExternalIP,
+		&i.MACAddress, &i.AppVer, &i.SDKVer, &i.IsVM, &i.VMInfo, &ds.ta, &ds.td, &ds.lc, &ds.c, &ds.u}
+}
+
+func (ds *deviceScan) device() licensing.Device {
+	d := ds.d
+	d.LicenseUserID = ds.user.Int64
+	d.TimeActivated, d.TimeDeactivated, d.LastCheck = fromMSP(ds.ta), fromMSP(ds.td), fromMSP(ds.lc)
+	d.CreatedAt, d.UpdatedAt = fromMS(ds.c), fromMS(ds.u)
+	return d
 }
 
 func nullID(id int64) any {
@@ -60,6 +86,18 @@ func (t *Tx) Device(ctx context.Context, companyID, id int64) (licensing.Device,
 
 func (t *Tx) DeviceByHardwareID(ctx context.Context, licenseID int64, hardwareID string) (licensing.Device, error) {
 	return scanDevice(t.Q.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE license_id = $1 AND hardware_id = $2`, licenseID, hardwareID))
+}
+
+// DeviceByLicenseKey is the License API's hottest read as one statement (one snapshot,
+// no transaction needed): see licensing.Tx.
+func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQuery) (licensing.LicenseDevice, error) {
+	var ds deviceScan
+	var revoked sql.NullBool
+	l, err := scanLicense(t.Q.QueryRowContext(ctx, deviceByLicenseKeySQL, q.APIKeyID, q.HardwareID, q.CompanyID, q.LicenseKey, q.ProductID), append(ds.dest(), &revoked)...)
+	if err != nil {
+		return licensing.LicenseDevice{}, err
+	}
+	return licensing.LicenseDevice{License: l, Device: ds.device(), APIKeyFound: revoked.Valid, APIKeyRevoked: revoked.Bool}, nil
 }
 
 func (t *Tx) ListDevices(ctx context.Context, companyID int64, f licensing.DeviceFilter) ([]licensing.Device, int64, error) {

@@ -185,6 +185,11 @@ func (t *Tx) APIKeyByKey(ctx context.Context, key string) (licensing.APIKey, err
 	return k, noRows(err)
 }
 
+func (t *Tx) APIKeyRevoked(ctx context.Context, id int64) (revoked bool, err error) {
+	err = t.Q.QueryRowContext(ctx, `SELECT revoked FROM api_keys WHERE id = $1`, id).Scan(&revoked)
+	return revoked, noRows(err)
+}
+
 func (t *Tx) RevokeAPIKey(ctx context.Context, companyID, id int64) error {
 	return mustAffect(t.Q.ExecContext(ctx, `UPDATE api_keys SET revoked = $1 WHERE company_id = $2 AND id = $3`, true, companyID, id))
 }

@@ -25,6 +25,7 @@ func testMissingRows(t *testing.T, e *env) {
 		fn    func(tx licensing.Tx) error
 	}{
 		{"Company", false, func(tx licensing.Tx) error { _, err := tx.Company(e.ctx, missing); return err }},
+		{"APIKeyRevoked", false, func(tx licensing.Tx) error { _, err := tx.APIKeyRevoked(e.ctx, missing); return err }},
 		{"APIKeyByKey", false, func(tx licensing.Tx) error { _, err := tx.APIKeyByKey(e.ctx, "no-such-key"); return err }},
 		{"ManagementKeyByPrefix", false, func(tx licensing.Tx) error { _, err := tx.ManagementKeyByPrefix(e.ctx, "nopfx"); return err }},
 		{"Product", false, func(tx licensing.Tx) error { _, err := tx.Product(e.ctx, cid, missing); return err }},

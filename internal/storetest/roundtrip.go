@@ -90,12 +90,23 @@ func testAPIKeyRoundTrip(t *testing.T, e *env) {
 	k := cases[1]
 	k.CompanyID = c.ID
 	k.ID = e.getAPIKey(k.Key).ID
+	revoked := func(id int64) bool {
+		var r bool
+		e.read(func(tx licensing.Tx) (err error) { r, err = tx.APIKeyRevoked(e.ctx, id); return err })
+		return r
+	}
+	if revoked(k.ID) {
+		t.Errorf("APIKeyRevoked(%d) before RevokeAPIKey: true", k.ID)
+	}
 	for range 2 {
 		e.write(func(tx licensing.Tx) error { return tx.RevokeAPIKey(e.ctx, c.ID, k.ID) })
 	}
 	k.Revoked = true
 	equal(t, "after RevokeAPIKey", e.getAPIKey(k.Key), k)
-	if got := e.getAPIKey(cases[0].Key); got.Revoked {
+	if !revoked(k.ID) {
+		t.Errorf("APIKeyRevoked(%d) after RevokeAPIKey: false", k.ID)
+	}
+	if got := e.getAPIKey(cases[0].Key); got.Revoked || revoked(got.ID) {
 		t.Errorf("RevokeAPIKey(%d) also revoked key %d", k.ID, got.ID)
 	}
 }

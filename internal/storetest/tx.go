@@ -17,6 +17,7 @@ var txTests = []test{
 	{"ReadIsReadOnly", testReadOnly},
 	{"CancelledContext", testCancelledContext},
 	{"ReadSingle", testReadSingle},
+	{"DeviceByLicenseKey", testDeviceByLicenseKey},
 }
 
 // testReadSingle: a one-statement lookup outside a transaction sees committed writes,
@@ -270,4 +271,57 @@ func testCancelledContext(t *testing.T, e *env) {
 	isErr(t, "product written with a cancelled context", err, licensing.ErrNoRows)
 	// The store still works afterwards.
 	e.product(a.Company.ID, "after-cancel", licensing.AuthLicenseKey)
+}
+
+// testDeviceByLicenseKey: the one-statement license+device read (ReadSingle) returns
+// the same rows as the separate lookups, reports the API key asked about, and finds
+// nothing across companies, products, keys or hardware ids.
+func testDeviceByLicenseKey(t *testing.T, e *env) {
+	a, b := e.tenant("a"), e.tenant("b")
+	revokedKey := e.apiKey(a.Company.ID)
+	e.write(func(tx licensing.Tx) error { return tx.RevokeAPIKey(e.ctx, a.Company.ID, revokedKey.ID) })
+	get := func(q licensing.LicenseDeviceQuery) (licensing.LicenseDevice, error) {
+		var ld licensing.LicenseDevice
+		err := e.st.ReadSingle(e.ctx, func(tx licensing.Tx) (err error) { ld, err = tx.DeviceByLicenseKey(e.ctx, q); return err })
+		return ld, err
+	}
+	q := licensing.LicenseDeviceQuery{CompanyID: a.Company.ID, ProductID: a.Product.ID, LicenseKey: "KEY-1", HardwareID: "hw-1"}
+	for _, tc := range []struct {
+		name           string
+		apiKey         int64
+		found, revoked bool
+	}{
+		{"no key asked", 0, false, false},
+		{"active key", a.APIKey.ID, true, false},
+		{"revoked key", revokedKey.ID, true, true},
+		{"missing key", revokedKey.ID + 1000, false, false},
+		{"another company's key", b.APIKey.ID, true, false}, // the row is only reported
+	} {
+		q := q
+		q.APIKeyID = tc.apiKey
+		ld, err := get(q)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		equal(t, tc.name+": license", ld.License, e.getLicense(a.Company.ID, a.License.ID))
+		equal(t, tc.name+": device", ld.Device, e.getDevice(a.Company.ID, a.Device.ID))
+		if ld.APIKeyFound != tc.found || ld.APIKeyRevoked != tc.revoked {
+			t.Errorf("%s: found %v revoked %v, want %v %v", tc.name, ld.APIKeyFound, ld.APIKeyRevoked, tc.found, tc.revoked)
+		}
+	}
+	other := e.product(a.Company.ID, "other", licensing.AuthLicenseKey)
+	for name, mod := range map[string]func(*licensing.LicenseDeviceQuery){
+		"other company":     func(q *licensing.LicenseDeviceQuery) { q.CompanyID = b.Company.ID + 1000 },
+		"company b's ids":   func(q *licensing.LicenseDeviceQuery) { q.CompanyID = b.Company.ID },
+		"other product":     func(q *licensing.LicenseDeviceQuery) { q.ProductID = other.ID },
+		"other key":         func(q *licensing.LicenseDeviceQuery) { q.LicenseKey = "KEY-2" },
+		"other hardware id": func(q *licensing.LicenseDeviceQuery) { q.HardwareID = "hw-2" },
+		"hardware id case":  func(q *licensing.LicenseDeviceQuery) { q.HardwareID = "HW-1" },
+	} {
+		q := q
+		mod(&q)
+		if _, err := get(q); !errors.Is(err, licensing.ErrNoRows) {
+			t.Errorf("%s: %v, want ErrNoRows", name, err)
+		}
+	}
 }
