@@ -192,6 +192,12 @@ func (s *Service) lockedDevice(ctx context.Context, tx Tx, companyID int64, id I
 }
 
 func (s *Service) deviceScopedLock(ctx context.Context, tx Tx, companyID int64, id Identity, lock bool) (resolved, Device, error) {
+	if !lock {
+		// The transaction has checked the API key already (serviceStore).
+		if r, d, ok, err := s.keyedDevice(ctx, tx, companyID, id, 0); ok {
+			return r, d, err
+		}
+	}
 	r, err := s.resolve(ctx, tx, companyID, id, false)
 	if err != nil {
 		return r, Device{}, err
@@ -214,44 +220,57 @@ func (s *Service) deviceScopedLock(ctx context.Context, tx Tx, companyID int64, 
 }
 
 // quickDevice is deviceScoped plus the order, for a read that needs nothing more (a
-// check): one statement outside any transaction, with the WithAPIKey check folded in.
-// It serves key-based licenses whose product and order are cached; ok is false when it
-// cannot answer (anything else, or a license or device not found), and the caller then
-// takes the full path, which also finds the documented error for a miss.
+// check): keyedDevice as one statement outside any transaction, with the WithAPIKey
+// check folded in. ok is false when it cannot answer, and the caller then takes the
+// full path.
 func (s *Service) quickDevice(ctx context.Context, companyID int64, id Identity) (st LicenseState, ok bool, err error) {
-	p, cached := s.cache.products.Get(productKey{companyID, id.Product})
-	if !cached || p.AuthorizationMethod != AuthLicenseKey || id.LicenseKey == "" {
-		return st, false, nil
-	}
-	guard := guardedAPIKey(ctx)
-	var ld LicenseDevice
+	var r resolved
+	var d Device
 	err = s.store.ReadSingle(ctx, func(tx Tx) (err error) {
-		ld, err = tx.DeviceByLicenseKey(ctx, LicenseDeviceQuery{APIKeyID: guard, CompanyID: companyID,
-			ProductID: p.ID, LicenseKey: id.LicenseKey, HardwareID: id.HardwareID})
+		r, d, ok, err = s.keyedDevice(ctx, tx, companyID, id, guardedAPIKey(ctx))
 		return err
 	})
-	if errors.Is(err, ErrNoRows) {
-		return st, false, nil
-	} else if err != nil {
-		return st, true, fmt.Errorf("device by license key: %w", err)
-	}
-	if guard != 0 {
-		if err := s.apiKeyVerdict(guard, ld.APIKeyFound, ld.APIKeyRevoked); err != nil {
-			return st, true, err
-		}
-	}
-	if id.LicenseID != 0 && ld.License.ID != id.LicenseID {
+	if !ok {
 		return st, false, nil
 	}
-	o, cached := s.cache.orders.Get(ld.License.OrderID)
+	o, cached := s.cache.orders.Get(r.License.OrderID)
 	if !cached || o.CompanyID != companyID {
 		return st, false, nil
 	}
-	// The documented order: license state before device state (as deviceScoped).
-	if err := licenseUsable(ld.License); err != nil {
-		return st, true, err
+	return LicenseState{Product: r.Product, Order: o, License: r.License, Device: d}, true, err
+}
+
+// keyedDevice is deviceScoped in one statement (DeviceByLicenseKey), reporting the
+// state of API key apiKeyID (0: none) first. It serves key-based licenses whose product
+// is cached and that have a device with the hardware id; ok is false when it cannot
+// answer (anything else, a license or device not found), and the caller takes the
+// step-by-step path, which also finds the documented error for a miss.
+func (s *Service) keyedDevice(ctx context.Context, tx Tx, companyID int64, id Identity, apiKeyID int64) (r resolved, d Device, ok bool, err error) {
+	p, cached := s.cache.products.Get(productKey{companyID, id.Product})
+	if !cached || p.AuthorizationMethod != AuthLicenseKey || id.LicenseKey == "" {
+		return r, d, false, nil
 	}
-	return LicenseState{Product: p, Order: o, License: ld.License, Device: ld.Device}, true, deviceUsable(ld.Device)
+	ld, err := tx.DeviceByLicenseKey(ctx, LicenseDeviceQuery{APIKeyID: apiKeyID, CompanyID: companyID,
+		ProductID: p.ID, LicenseKey: id.LicenseKey, HardwareID: id.HardwareID})
+	if errors.Is(err, ErrNoRows) {
+		return r, d, false, nil
+	} else if err != nil {
+		return r, d, true, fmt.Errorf("device by license key: %w", err)
+	}
+	if apiKeyID != 0 {
+		if err := s.apiKeyVerdict(apiKeyID, ld.APIKeyFound, ld.APIKeyRevoked); err != nil {
+			return r, d, true, err
+		}
+	}
+	if id.LicenseID != 0 && ld.License.ID != id.LicenseID {
+		return r, d, false, nil
+	}
+	r = resolved{Product: p, License: ld.License}
+	// The documented order: license state before device state (as deviceScopedLock).
+	if err := licenseUsable(ld.License); err != nil {
+		return r, d, true, err
+	}
+	return r, ld.Device, true, deviceUsable(ld.Device)
 }
 
 // relock re-checks, under the license lock, a license and device that deviceScoped
