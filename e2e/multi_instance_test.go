@@ -591,7 +591,13 @@ func TestMultiInstanceNoStaleState(t *testing.T) {
 			}
 		}
 		ma.call("POST", fmt.Sprintf("/api/v1/api-keys/%d/revoke/", k.ID), nil, 200, nil)
-		_, err := ks[1].CheckLicense(ctx(), checkReq(id))
+		// B has the key cached; a request B refuses before any transaction still learns
+		// of the revocation.
+		noHW := id
+		noHW.HardwareID = ""
+		_, err := ks[1].CheckLicense(ctx(), checkReq(noHW))
+		wantAPIErr(t, "check without hardware_id on B with the key revoked via A", err, 400, "revoked_api_key")
+		_, err = ks[1].CheckLicense(ctx(), checkReq(id))
 		wantAPIErr(t, "check on B with the key revoked via A", err, 400, "revoked_api_key")
 		_, err = ks[2].ActivateLicense(ctx(), activateReq(f.keyID(l, "hw-revoke-2")))
 		wantAPIErr(t, "activation on C with the key revoked via A", err, 400, "revoked_api_key")

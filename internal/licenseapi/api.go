@@ -132,20 +132,30 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) call(w http.ResponseWriter, r *http.Request, rt route) (any, int64, error) {
 	key, err := h.authenticate(r)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, h.svc.RecheckAPIKey(r.Context(), key, err)
 	}
+	resp, err := h.authorized(w, r, rt, key)
+	if err != nil {
+		// A key from the cache is checked in the operation's transactions; a request
+		// refused before those asks the store whether the key is revoked.
+		err = h.svc.RecheckAPIKey(r.Context(), key, err)
+	}
+	return resp, key.CompanyID, err
+}
+
+// authorized runs route rt for a request authenticated with key.
+func (h *Handler) authorized(w http.ResponseWriter, r *http.Request, rt route, key licensing.APIKey) (any, error) {
 	if e := ratelimit.Company(h.limit, w, key.CompanyID); e != nil {
-		return nil, 0, e
+		return nil, e
 	}
 	if rt.write && key.ReadOnly {
-		return nil, 0, licensing.Errorf(licensing.EReadOnlyAPIKey, "This API key is read-only")
+		return nil, licensing.Errorf(licensing.EReadOnlyAPIKey, "This API key is read-only")
 	}
 	p, err := readParams(r)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	resp, err := rt.fn(licensing.WithAPIKey(r.Context(), key), &request{r: r, key: key, params: p})
-	return resp, key.CompanyID, err
+	return rt.fn(licensing.WithAPIKey(r.Context(), key), &request{r: r, key: key, params: p})
 }
 
 // textResponse is sent raw as text/plain (deactivate_license).

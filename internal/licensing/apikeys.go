@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 )
@@ -13,13 +14,25 @@ import (
 // keeps the keys it found in an LRU. A key served from there may since have been
 // revoked, on this instance or another: WithAPIKey makes every transaction of the
 // operation the request then runs check that first, with one primary-key lookup inside
-// a transaction the operation opens anyway, instead of a lookup of its own per request.
-// Only keys that exist are cached, so a key made elsewhere is found at once.
+// a transaction the operation opens anyway, instead of a lookup of its own per request;
+// a request that fails before it reaches the store asks again (RecheckAPIKey). Entries
+// live apiKeyTTL at most, which bounds how long a key revoked on another instance can
+// still pass the checks made before the store (the rate limit, parameters). Revoking
+// on this instance drops the key at once. Only keys that exist are cached, so a key
+// made elsewhere is found at once.
 
-const apiKeyCacheSize = 16384
+const (
+	apiKeyCacheSize = 16384
+	apiKeyTTL       = 30 * time.Second
+)
 
-func newAPIKeyCache() *lru.Cache[string, APIKey] {
-	c, _ := lru.New[string, APIKey](apiKeyCacheSize)
+type cachedAPIKey struct {
+	key APIKey
+	at  time.Time
+}
+
+func newAPIKeyCache() *lru.Cache[string, cachedAPIKey] {
+	c, _ := lru.New[string, cachedAPIKey](apiKeyCacheSize)
 	return c
 }
 
@@ -28,9 +41,9 @@ func newAPIKeyCache() *lru.Cache[string, APIKey] {
 // from the cache has Revoked false as last seen; pass it to WithAPIKey so that the
 // operation's transactions check it again.
 func (s *Service) APIKeyByKey(ctx context.Context, key string) (APIKey, error) {
-	if k, ok := s.apiKeys.Get(key); ok {
-		k.cached = true
-		return k, nil
+	if c, ok := s.apiKeys.Get(key); ok && time.Since(c.at) < apiKeyTTL {
+		c.key.cached = true
+		return c.key, nil
 	}
 	var k APIKey
 	err := s.store.ReadSingle(ctx, func(tx Tx) (err error) {
@@ -38,6 +51,7 @@ func (s *Service) APIKeyByKey(ctx context.Context, key string) (APIKey, error) {
 		return err
 	})
 	if errors.Is(err, ErrNoRows) {
+		s.apiKeys.Remove(key)
 		return k, Errorf(EInvalidAPIKey, "Provided api key is not valid")
 	} else if err != nil {
 		return k, err
@@ -45,19 +59,56 @@ func (s *Service) APIKeyByKey(ctx context.Context, key string) (APIKey, error) {
 	if err := s.openAPIKey(&k); err != nil {
 		return k, err
 	}
-	if !k.Revoked {
-		s.apiKeys.Add(key, k)
+	if k.Revoked {
+		s.apiKeys.Remove(key)
+	} else {
+		s.apiKeys.Add(key, cachedAPIKey{k, time.Now()})
 	}
 	return k, nil
 }
 
-// forgetAPIKey drops a key from the cache (it was revoked).
+// RecheckAPIKey is for a request authenticated with k that failed with err before its
+// operation reached the store (rate limit, parameters, Date skew): if k came from the
+// cache and has been revoked since, that is the error to report, as it would have been
+// had k been read from the store. Errors about the key or its signature are returned
+// as they are.
+func (s *Service) RecheckAPIKey(ctx context.Context, k APIKey, err error) error {
+	switch ErrorCode(err) {
+	case EInvalidAPIKey, ERevokedAPIKey, ESignatureMismatch:
+		return err
+	}
+	if !k.cached || err == nil {
+		return err
+	}
+	var revoked bool
+	lookErr := s.store.ReadSingle(ctx, func(tx Tx) (err error) {
+		revoked, err = tx.APIKeyRevoked(ctx, k.ID)
+		return err
+	})
+	if errors.Is(lookErr, ErrNoRows) {
+		return s.apiKeyVerdict(guard{k.ID, k.Key}, false, false)
+	} else if lookErr != nil {
+		return err
+	}
+	if v := s.apiKeyVerdict(guard{k.ID, k.Key}, true, revoked); v != nil {
+		return v
+	}
+	return err
+}
+
+// forgetAPIKey drops the key with that id from the cache (it was revoked here).
 func (s *Service) forgetAPIKey(id int64) {
 	for _, key := range s.apiKeys.Keys() {
-		if k, ok := s.apiKeys.Peek(key); ok && k.ID == id {
+		if c, ok := s.apiKeys.Peek(key); ok && c.key.ID == id {
 			s.apiKeys.Remove(key)
 		}
 	}
+}
+
+// guard names the cached key WithAPIKey asks to check.
+type guard struct {
+	id  int64
+	key string
 }
 
 type apiKeyGuardKey struct{}
@@ -70,39 +121,39 @@ func WithAPIKey(ctx context.Context, k APIKey) context.Context {
 	if !k.cached {
 		return ctx
 	}
-	return context.WithValue(ctx, apiKeyGuardKey{}, k.ID)
+	return context.WithValue(ctx, apiKeyGuardKey{}, guard{k.ID, k.Key})
 }
 
-// guardedAPIKey returns the key id WithAPIKey asked to check, or 0.
-func guardedAPIKey(ctx context.Context) int64 {
-	id, _ := ctx.Value(apiKeyGuardKey{}).(int64)
-	return id
+// guardedAPIKey returns the key WithAPIKey asked to check (id 0: none).
+func guardedAPIKey(ctx context.Context) guard {
+	g, _ := ctx.Value(apiKeyGuardKey{}).(guard)
+	return g
 }
 
 // guardAPIKey is the check WithAPIKey asks for, run inside tx.
 func (s *Service) guardAPIKey(ctx context.Context, tx Tx) error {
-	id := guardedAPIKey(ctx)
-	if id == 0 {
+	g := guardedAPIKey(ctx)
+	if g.id == 0 {
 		return nil
 	}
-	revoked, err := tx.APIKeyRevoked(ctx, id)
+	revoked, err := tx.APIKeyRevoked(ctx, g.id)
 	if errors.Is(err, ErrNoRows) {
-		return s.apiKeyVerdict(id, false, false)
+		return s.apiKeyVerdict(g, false, false)
 	} else if err != nil {
 		return fmt.Errorf("api key revoked: %w", err)
 	}
-	return s.apiKeyVerdict(id, true, revoked)
+	return s.apiKeyVerdict(g, true, revoked)
 }
 
 // apiKeyVerdict is the error for a cached key's state in the store, if it is not usable
 // any more; such a key leaves the cache.
-func (s *Service) apiKeyVerdict(id int64, found, revoked bool) error {
+func (s *Service) apiKeyVerdict(g guard, found, revoked bool) error {
 	switch {
 	case !found:
-		s.forgetAPIKey(id)
+		s.apiKeys.Remove(g.key)
 		return Errorf(EInvalidAPIKey, "Provided api key is not valid")
 	case revoked:
-		s.forgetAPIKey(id)
+		s.apiKeys.Remove(g.key)
 		return Errorf(ERevokedAPIKey, "Provided api key is revoked")
 	}
 	return nil

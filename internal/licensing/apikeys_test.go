@@ -72,3 +72,39 @@ func TestAPIKeyCacheRevokedHere(t *testing.T) {
 		wantCode(t, err, licensing.EInvalidAPIKey)
 	}
 }
+
+// TestRecheckAPIKey: a request refused before its operation reached the store reports a
+// cached key's revocation instead; errors about the key or signature stay as they are.
+func TestRecheckAPIKey(t *testing.T) {
+	e := newEnv(t)
+	other := licensing.NewService(e.svc.Store())
+	k, err := e.svc.CreateAPIKey(e.ctx, e.cid, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := e.svc.APIKeyByKey(e.ctx, k.Key) // read from the store, then cached
+	cached, _ := e.svc.APIKeyByKey(e.ctx, k.Key)
+	missing := licensing.MissingParameters("hardware_id")
+	if err := e.svc.RecheckAPIKey(e.ctx, cached, missing); licensing.ErrorCode(err) != licensing.EMissingParameters {
+		t.Fatalf("recheck of a usable key: %v", err)
+	}
+	if _, err := other.RevokeAPIKey(e.ctx, e.cid, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		key  licensing.APIKey
+		err  error
+		want string
+	}{
+		{"nil error", cached, nil, ""},
+		{"signature mismatch", cached, licensing.Errorf(licensing.ESignatureMismatch, "x"), licensing.ESignatureMismatch},
+		{"key read from the store", fresh, missing, licensing.EMissingParameters},
+		{"missing parameter", cached, missing, licensing.ERevokedAPIKey},
+	} {
+		got := e.svc.RecheckAPIKey(e.ctx, tc.key, tc.err)
+		if (tc.want == "") != (got == nil) || (got != nil && licensing.ErrorCode(got) != tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -22,8 +22,8 @@ type Service struct {
 	log    *slog.Logger
 
 	cache      *immutable
-	apiKeys    *lru.Cache[string, APIKey] // License API keys found, by key (see WithAPIKey)
-	stamps     *checkStamps               // nil: last-check stamps are written at once
+	apiKeys    *lru.Cache[string, cachedAPIKey] // License API keys found, by key (see WithAPIKey)
+	stamps     *checkStamps                     // nil: last-check stamps are written at once
 	stampEvery time.Duration
 	memo       *signatureMemo // remembered signatures waiting for the write-behind flush
 	secrets    *secrets.Box   // nil: secrets stored as plaintext
@@ -194,7 +194,7 @@ func (s *Service) lockedDevice(ctx context.Context, tx Tx, companyID int64, id I
 func (s *Service) deviceScopedLock(ctx context.Context, tx Tx, companyID int64, id Identity, lock bool) (resolved, Device, error) {
 	if !lock {
 		// The transaction has checked the API key already (serviceStore).
-		if r, d, ok, err := s.keyedDevice(ctx, tx, companyID, id, 0); ok {
+		if r, d, ok, err := s.keyedDevice(ctx, tx, companyID, id, guard{}); ok {
 			return r, d, err
 		}
 	}
@@ -232,6 +232,8 @@ func (s *Service) quickDevice(ctx context.Context, companyID int64, id Identity)
 	})
 	if !ok {
 		return st, false, nil
+	} else if err != nil {
+		return st, true, err
 	}
 	o, cached := s.cache.orders.Get(r.License.OrderID)
 	if !cached || o.CompanyID != companyID {
@@ -241,24 +243,24 @@ func (s *Service) quickDevice(ctx context.Context, companyID int64, id Identity)
 }
 
 // keyedDevice is deviceScoped in one statement (DeviceByLicenseKey), reporting the
-// state of API key apiKeyID (0: none) first. It serves key-based licenses whose product
+// state of API key g (id 0: none) first. It serves key-based licenses whose product
 // is cached and that have a device with the hardware id; ok is false when it cannot
 // answer (anything else, a license or device not found), and the caller takes the
 // step-by-step path, which also finds the documented error for a miss.
-func (s *Service) keyedDevice(ctx context.Context, tx Tx, companyID int64, id Identity, apiKeyID int64) (r resolved, d Device, ok bool, err error) {
+func (s *Service) keyedDevice(ctx context.Context, tx Tx, companyID int64, id Identity, g guard) (r resolved, d Device, ok bool, err error) {
 	p, cached := s.cache.products.Get(productKey{companyID, id.Product})
 	if !cached || p.AuthorizationMethod != AuthLicenseKey || id.LicenseKey == "" {
 		return r, d, false, nil
 	}
-	ld, err := tx.DeviceByLicenseKey(ctx, LicenseDeviceQuery{APIKeyID: apiKeyID, CompanyID: companyID,
+	ld, err := tx.DeviceByLicenseKey(ctx, LicenseDeviceQuery{APIKeyID: g.id, CompanyID: companyID,
 		ProductID: p.ID, LicenseKey: id.LicenseKey, HardwareID: id.HardwareID})
 	if errors.Is(err, ErrNoRows) {
 		return r, d, false, nil
 	} else if err != nil {
 		return r, d, true, fmt.Errorf("device by license key: %w", err)
 	}
-	if apiKeyID != 0 {
-		if err := s.apiKeyVerdict(apiKeyID, ld.APIKeyFound, ld.APIKeyRevoked); err != nil {
+	if g.id != 0 {
+		if err := s.apiKeyVerdict(g, ld.APIKeyFound, ld.APIKeyRevoked); err != nil {
 			return r, d, true, err
 		}
 	}

@@ -78,7 +78,8 @@ type Tx interface {
 	DeviceByHardwareID(ctx context.Context, licenseID int64, hardwareID string) (Device, error)
 	// DeviceByLicenseKey reads in one statement, so as one snapshot that needs no
 	// transaction around it, the product's license with that key, its device with that
-	// hardware id and whether the License API key q.APIKeyID is revoked (0: none asked).
+	// hardware id and whether the company's License API key q.APIKeyID is revoked (0:
+	// none asked; another company's key is not found).
 	// ErrNoRows when there is no such license or it has no such device.
 	DeviceByLicenseKey(ctx context.Context, q LicenseDeviceQuery) (LicenseDevice, error)
 	ListDevices(ctx context.Context, companyID int64, f DeviceFilter) ([]Device, int64, error)
@@ -156,6 +157,6 @@ type LicenseDeviceQuery struct {
 type LicenseDevice struct {
 	License       License
 	Device        Device
-	APIKeyFound   bool // the API key exists (false when none was asked for)
+	APIKeyFound   bool // the API key exists in the company (false when none was asked for)
 	APIKeyRevoked bool
 }

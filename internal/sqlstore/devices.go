@@ -15,9 +15,9 @@ const deviceCols = `id, company_id, license_id, license_user_id, hardware_id, ac
 
 // deviceByLicenseKeySQL reads a license (l), its device (d) and an API key's revocation.
 var deviceByLicenseKeySQL = `SELECT ` + licenseCols + `, ` + qualified("d", deviceCols) + `,
-	(SELECT k.revoked FROM api_keys k WHERE k.id = $1)
-	FROM licenses l JOIN devices d ON d.license_id = l.id AND d.hardware_id = $2
-	WHERE l.company_id = $3 AND l.license_key = $4 AND l.product_id = $5`
+	(SELECT k.revoked FROM api_keys k WHERE k.id = $1 AND k.company_id = $2)
+	FROM licenses l JOIN devices d ON d.license_id = l.id AND d.hardware_id = $3
+	WHERE l.company_id = $2 AND l.license_key = $4 AND l.product_id = $5`
 
 // qualified prefixes each of a comma-separated column list with table alias t.
 func qualified(t, cols string) string {
@@ -93,7 +93,7 @@ func (t *Tx) DeviceByHardwareID(ctx context.Context, licenseID int64, hardwareID
 func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQuery) (licensing.LicenseDevice, error) {
 	var ds deviceScan
 	var revoked sql.NullBool
-	l, err := scanLicense(t.Q.QueryRowContext(ctx, deviceByLicenseKeySQL, q.APIKeyID, q.HardwareID, q.CompanyID, q.LicenseKey, q.ProductID), append(ds.dest(), &revoked)...)
+	l, err := scanLicense(t.Q.QueryRowContext(ctx, deviceByLicenseKeySQL, q.APIKeyID, q.CompanyID, q.HardwareID, q.LicenseKey, q.ProductID), append(ds.dest(), &revoked)...)
 	if err != nil {
 		return licensing.LicenseDevice{}, err
 	}
