@@ -17,7 +17,7 @@ import (
 // a transaction the operation opens anyway, instead of a lookup of its own per request;
 // a request that fails before it reaches the store asks again (RecheckAPIKey). Entries
 // live apiKeyTTL at most, which bounds how long a key revoked on another instance can
-// still pass the checks made before the store (the rate limit, parameters). Revoking
+// still pass the rate limit, the one check before the store that does not ask again. Revoking
 // on this instance drops the key at once. Only keys that exist are cached, so a key
 // made elsewhere is found at once.
 
@@ -68,7 +68,7 @@ func (s *Service) APIKeyByKey(ctx context.Context, key string) (APIKey, error) {
 }
 
 // RecheckAPIKey is for a request authenticated with k that failed with err before its
-// operation reached the store (rate limit, parameters, Date skew): if k came from the
+// operation reached the store (parameters, Date skew; not the rate limit): if k came from the
 // cache and has been revoked since, that is the error to report, as it would have been
 // had k been read from the store. Errors about the key or its signature are returned
 // as they are.
@@ -76,6 +76,8 @@ func (s *Service) RecheckAPIKey(ctx context.Context, k APIKey, err error) error 
 	switch ErrorCode(err) {
 	case EInvalidAPIKey, ERevokedAPIKey, ESignatureMismatch:
 		return err
+	case ERateLimited:
+		return err // a refusal that must stay cheap: the cache entry's age bounds it
 	}
 	if !k.cached || err == nil {
 		return err

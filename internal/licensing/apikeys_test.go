@@ -99,6 +99,7 @@ func TestRecheckAPIKey(t *testing.T) {
 	}{
 		{"nil error", cached, nil, ""},
 		{"signature mismatch", cached, licensing.Errorf(licensing.ESignatureMismatch, "x"), licensing.ESignatureMismatch},
+		{"rate limited (stays cheap)", cached, licensing.Errorf(licensing.ERateLimited, "x"), licensing.ERateLimited},
 		{"key read from the store", fresh, missing, licensing.EMissingParameters},
 		{"missing parameter", cached, missing, licensing.ERevokedAPIKey},
 	} {
