@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -88,11 +89,11 @@ func (s *Service) RecheckAPIKey(ctx context.Context, k APIKey, err error) error 
 		return err
 	})
 	if errors.Is(lookErr, ErrNoRows) {
-		return s.apiKeyVerdict(guard{k.ID, k.Key}, false, false)
+		return s.apiKeyVerdict(guard{id: k.ID, key: k.Key}, false, false)
 	} else if lookErr != nil {
 		return err
 	}
-	if v := s.apiKeyVerdict(guard{k.ID, k.Key}, true, revoked); v != nil {
+	if v := s.apiKeyVerdict(guard{id: k.ID, key: k.Key}, true, revoked); v != nil {
 		return v
 	}
 	return err
@@ -107,34 +108,42 @@ func (s *Service) forgetAPIKey(id int64) {
 	}
 }
 
-// guard names the cached key WithAPIKey asks to check.
+// guard names the cached key WithAPIKey asks to check; checked is set once a
+// transaction of the operation has found it usable.
 type guard struct {
-	id  int64
-	key string
+	id      int64
+	key     string
+	checked *atomic.Bool
 }
 
 type apiKeyGuardKey struct{}
 
 // WithAPIKey returns ctx for an operation a request authenticated with k runs. If k
-// came from the cache, every Read and Write transaction of the operation first checks
-// that k is still not revoked (revoked_api_key otherwise); a key just read from the
-// store needs no second look.
+// came from the cache, the operation's first transaction checks that k is still not
+// revoked (revoked_api_key otherwise), as the one lookup at the start of the request
+// that it replaces did; a key just read from the store needs no second look. A Write
+// checks it before anything else; a Read (nothing to undo) after its work, unless that
+// work checked it on the way (keyedDevice), and its error then wins over the work's.
 func WithAPIKey(ctx context.Context, k APIKey) context.Context {
 	if !k.cached {
 		return ctx
 	}
-	return context.WithValue(ctx, apiKeyGuardKey{}, guard{k.ID, k.Key})
+	return context.WithValue(ctx, apiKeyGuardKey{}, guard{k.ID, k.Key, new(atomic.Bool)})
 }
 
-// guardedAPIKey returns the key WithAPIKey asked to check (id 0: none).
-func guardedAPIKey(ctx context.Context) guard {
+// pendingAPIKey returns the key WithAPIKey asked to check if no transaction of the
+// operation has checked it yet (id 0: nothing to check).
+func pendingAPIKey(ctx context.Context) guard {
 	g, _ := ctx.Value(apiKeyGuardKey{}).(guard)
+	if g.id == 0 || g.checked.Load() {
+		return guard{}
+	}
 	return g
 }
 
 // guardAPIKey is the check WithAPIKey asks for, run inside tx.
 func (s *Service) guardAPIKey(ctx context.Context, tx Tx) error {
-	g := guardedAPIKey(ctx)
+	g := pendingAPIKey(ctx)
 	if g.id == 0 {
 		return nil
 	}
@@ -148,7 +157,7 @@ func (s *Service) guardAPIKey(ctx context.Context, tx Tx) error {
 }
 
 // apiKeyVerdict is the error for a cached key's state in the store, if it is not usable
-// any more; such a key leaves the cache.
+// any more; such a key leaves the cache. A usable key counts as checked.
 func (s *Service) apiKeyVerdict(g guard, found, revoked bool) error {
 	switch {
 	case !found:
@@ -157,6 +166,9 @@ func (s *Service) apiKeyVerdict(g guard, found, revoked bool) error {
 	case revoked:
 		s.apiKeys.Remove(g.key)
 		return Errorf(ERevokedAPIKey, "Provided api key is revoked")
+	}
+	if g.checked != nil {
+		g.checked.Store(true)
 	}
 	return nil
 }

@@ -39,6 +39,11 @@ func TestAPIKeyCacheRevocation(t *testing.T) {
 	}
 	_, err = e.svc.Check(ctx, e.cid, id)
 	wantCode(t, err, licensing.ERevokedAPIKey)
+	// The key's error comes first, as it did when keys were read at the request's start.
+	_, err = e.svc.Check(ctx, e.cid, keyID("no-such-product", "K-1", "hw-1"))
+	wantCode(t, err, licensing.ERevokedAPIKey)
+	_, err = e.svc.GetVariables(ctx, e.cid, keyID(p.ShortCode, "K-1", "hw-none"))
+	wantCode(t, err, licensing.ERevokedAPIKey)
 
 	got, err := e.svc.APIKeyByKey(e.ctx, k.Key)
 	if err != nil || !got.Revoked {

@@ -36,7 +36,7 @@ func newImmutable() *immutable {
 type writeTx struct{ Tx }
 
 // serviceStore is the Service's view of its store: Write hands fn a writeTx, and Read
-// and Write run the API key check WithAPIKey asks for before fn.
+// and Write run the API key check WithAPIKey asks for (Write before fn, Read after it).
 type serviceStore struct {
 	Store
 	s *Service
@@ -44,10 +44,11 @@ type serviceStore struct {
 
 func (m serviceStore) Read(ctx context.Context, fn func(Tx) error) error {
 	return m.Store.Read(ctx, func(tx Tx) error {
-		if err := m.s.guardAPIKey(ctx, tx); err != nil {
-			return err
+		err := fn(tx)
+		if gerr := m.s.guardAPIKey(ctx, tx); gerr != nil {
+			return gerr
 		}
-		return fn(tx)
+		return err
 	})
 }
 

@@ -193,8 +193,7 @@ func (s *Service) lockedDevice(ctx context.Context, tx Tx, companyID int64, id I
 
 func (s *Service) deviceScopedLock(ctx context.Context, tx Tx, companyID int64, id Identity, lock bool) (resolved, Device, error) {
 	if !lock {
-		// The transaction has checked the API key already (serviceStore).
-		if r, d, ok, err := s.keyedDevice(ctx, tx, companyID, id, guard{}); ok {
+		if r, d, ok, err := s.keyedDevice(ctx, tx, companyID, id, pendingAPIKey(ctx)); ok {
 			return r, d, err
 		}
 	}
@@ -227,7 +226,7 @@ func (s *Service) quickDevice(ctx context.Context, companyID int64, id Identity)
 	var r resolved
 	var d Device
 	err = s.store.ReadSingle(ctx, func(tx Tx) (err error) {
-		r, d, ok, err = s.keyedDevice(ctx, tx, companyID, id, guardedAPIKey(ctx))
+		r, d, ok, err = s.keyedDevice(ctx, tx, companyID, id, pendingAPIKey(ctx))
 		return err
 	})
 	if !ok {
