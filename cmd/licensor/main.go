@@ -184,6 +184,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	tuneGC(log)
 	svc, closeStore, err := openService(ctx, *db, licensing.WithLogger(log), licensing.WithLimits(lim),
 		licensing.WithCheckStampInterval(time.Second))
 	if err != nil {
