@@ -18,7 +18,7 @@ import (
 // do for any Go program.
 const (
 	serveGCPercent   = 400
-	serveMemoryLimit = 192 << 20
+	serveMemoryLimit = 160 << 20
 )
 
 // tuneGC applies serve's defaults where the environment sets nothing, and logs the
