@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -167,7 +168,14 @@ func (h *Handler) writeSigned(w http.ResponseWriter, r *http.Request, companyID 
 	if a, ok := v.(deviceAnswer); ok {
 		v, sl = a.body, a.slot
 	}
-	body, err := jsoncanon.Marshal(v)
+	buf := bodyBuffers.Get().(*[]byte)
+	body, err := jsoncanon.AppendMarshal((*buf)[:0], v)
+	defer func() {
+		if cap(body) <= maxPooledBody { // a grown buffer goes back, a huge one does not
+			*buf = body
+			bodyBuffers.Put(buf)
+		}
+	}()
 	if err == nil {
 		var sig string
 		if sig, err = h.signer.signFor(r.Context(), companyID, sl, body); err == nil {
@@ -179,6 +187,12 @@ func (h *Handler) writeSigned(w http.ResponseWriter, r *http.Request, companyID 
 	}
 	h.writeError(w, r, httpkit.AsError(h.log, r, err))
 }
+
+// bodyBuffers holds the buffers answers are encoded into: nothing keeps an answer's
+// bytes once they are written (the signer keeps their hash, net/http copies them).
+var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+const maxPooledBody = 64 << 10
 
 // writeError sends the documented error body {"status","code","message"}.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, e *licensing.Error) {
