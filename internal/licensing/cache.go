@@ -10,8 +10,10 @@ import (
 // products (looked up by short code on every License API call) and orders (shown in
 // every license object). A cached copy is therefore never stale, on this instance or
 // because of another one; only hits are cached, so a product created elsewhere is
-// found at once. Anything that can change (licenses, devices, keys) is always read
-// from the store. If products or orders ever become editable, these caches must go.
+// found at once. Anything that can change (licenses, devices) is always read from the
+// store; License API keys are cached for their fixed part only, their revocation read
+// in every operation (apikeys.go). If products or orders ever become editable, these
+// caches must go.
 type immutable struct {
 	products *lru.Cache[productKey, Product]
 	orders   *lru.Cache[int64, Order]
@@ -34,32 +36,6 @@ func newImmutable() *immutable {
 // earlier write of the same group-commit batch created, and the batch may still roll
 // back, so such reads are never cached: only committed rows are.
 type writeTx struct{ Tx }
-
-// serviceStore is the Service's view of its store: Write hands fn a writeTx, and Read
-// and Write run the API key check WithAPIKey asks for (Write before fn, Read after it).
-type serviceStore struct {
-	Store
-	s *Service
-}
-
-func (m serviceStore) Read(ctx context.Context, fn func(Tx) error) error {
-	return m.Store.Read(ctx, func(tx Tx) error {
-		err := fn(tx)
-		if gerr := m.s.guardAPIKey(ctx, tx); gerr != nil {
-			return gerr
-		}
-		return err
-	})
-}
-
-func (m serviceStore) Write(ctx context.Context, fn func(Tx) error) error {
-	return m.Store.Write(ctx, func(tx Tx) error {
-		if err := m.s.guardAPIKey(ctx, tx); err != nil {
-			return err
-		}
-		return fn(writeTx{tx})
-	})
-}
 
 func cacheable(tx Tx) bool {
 	_, w := tx.(writeTx)
