@@ -13,14 +13,14 @@ import (
 // License API keys are looked up on every License API call. All of a key but its
 // revocation is fixed when it is made (company, shared key, read-only), so the Service
 // keeps the keys it found in an LRU. A key served from there may since have been
-// revoked, on this instance or another: WithAPIKey makes every transaction of the
-// operation the request then runs check that first, with one primary-key lookup inside
-// a transaction the operation opens anyway, instead of a lookup of its own per request;
-// a request that fails before it reaches the store asks again (RecheckAPIKey). Entries
-// live apiKeyTTL at most, which bounds how long a key revoked on another instance can
-// still pass the rate limit, the one check before the store that does not ask again. Revoking
-// on this instance drops the key at once. Only keys that exist are cached, so a key
-// made elsewhere is found at once.
+// revoked, on this instance or another: WithAPIKey makes the first transaction of the
+// operation the request then runs check it, with one primary-key lookup (or a column of
+// a statement it runs anyway) instead of a lookup of its own per request. A request that
+// fails before it reaches the store asks again (RecheckAPIKey), except when rate-limited:
+// entries live apiKeyTTL at most, which bounds how long a key revoked on another
+// instance can still be counted against the rate limit instead of refused. Revoking on
+// this instance drops the key at once. Only keys that exist are cached, so a key made
+// elsewhere is found at once.
 
 const (
 	apiKeyCacheSize = 16384
