@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -33,6 +34,11 @@ type signer struct {
 	reused   atomic.Int64
 	recalled atomic.Int64
 	loadKey  func(ctx context.Context, companyID int64) (string, error)
+	// slots bounds the signatures computed at once to the cores: requests that must
+	// sign queue for a slot in arrival order instead of all sharing the CPU at once
+	// (which would finish every one of a burst late), and the cores they leave free
+	// serve the answers that come from the cache.
+	slots chan struct{}
 }
 
 // memo remembers the last signature of each kind of answer per device.
@@ -57,7 +63,7 @@ func newSigner(size int, loadKey func(ctx context.Context, companyID int64) (str
 	if err != nil {
 		panic(err) // only for size <= 0, excluded above
 	}
-	return &signer{cache: c, loadKey: loadKey}
+	return &signer{cache: c, loadKey: loadKey, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
 // key returns a company's parsed signing key, parsing it once.
@@ -119,7 +125,13 @@ func (s *signer) signFor(ctx context.Context, companyID int64, sl slot, msg []by
 	if err != nil {
 		return "", err
 	}
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 	sig, err := k.Sign(msg)
+	<-s.slots
 	if err != nil {
 		return "", err
 	}

@@ -2,8 +2,11 @@ package licenseapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/licensor/licensor/internal/signing"
 )
@@ -52,5 +55,49 @@ func TestSignerReusesOnlyIdenticalBytesOfOneCompany(t *testing.T) {
 	}
 	if _, err := s.sign(ctx, 9, []byte("x")); err == nil {
 		t.Fatal("unknown company signed")
+	}
+}
+
+// TestSignerQueuesForASlot: at most one signature per core is computed at once; a
+// request waiting for a slot leaves when its context ends, and signs once a slot frees.
+func TestSignerQueuesForASlot(t *testing.T) {
+	priv, pub, err := signing.Generate(signing.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSigner(16, func(context.Context, int64) (string, error) { return priv, nil })
+	if cap(s.slots) != runtime.GOMAXPROCS(0) {
+		t.Fatalf("%d signing slots, want one per core (%d)", cap(s.slots), runtime.GOMAXPROCS(0))
+	}
+	for range cap(s.slots) { // every slot busy
+		s.slots <- struct{}{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.sign(ctx, 1, []byte("queued")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("with every slot busy: %v, want the context's error", err)
+	}
+	if s.made.Load() != 0 {
+		t.Fatal("signed without a slot")
+	}
+	done := make(chan error, 1)
+	go func() {
+		sig, err := s.sign(context.Background(), 1, []byte("queued"))
+		if err == nil {
+			err = signing.Verify(pub, []byte("queued"), sig)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("signed while every slot was busy: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	<-s.slots // one slot frees
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(s.slots) != cap(s.slots)-1 {
+		t.Fatalf("%d slots busy after the signature, want %d", len(s.slots), cap(s.slots)-1)
 	}
 }
