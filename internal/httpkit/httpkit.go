@@ -52,6 +52,13 @@ func AsError(log *slog.Logger, r *http.Request, err error) *licensing.Error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return licensing.Errorf(licensing.ERequestTimeout, "request body not received in time")
 	}
+	// The client went away while the request waited (for a signing slot, a connection,
+	// the writer): nobody reads this answer, and under overload an error line per such
+	// request would drown the log.
+	if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		log.Info("request ended before its answer", "method", r.Method, "path", r.URL.Path, "err", err)
+		return licensing.Errorf(licensing.EInternal, "Internal server error")
+	}
 	log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	return licensing.Errorf(licensing.EInternal, "Internal server error")
 }
