@@ -40,19 +40,14 @@ build "$2" b
 # run NAME: one fresh database, one server of build NAME, one bench (the working tree's
 # load generator for both); prints "req/s cores".
 run() {
-	local bin=$tmp/$1 dir creds out
+	local bin=$tmp/$1 dir db creds out
 	dir=$(mktemp -d "$tmp/db.XXXX")
-	creds=$("$bin" init --db "sqlite:$dir/l.db" --json --signing-key "$SIGNING_KEY" 2>/dev/null)
-	jq -r .public_key <<<"$creds" >"$dir/pub.pem"
-	"$bin" serve --db "sqlite:$dir/l.db" --addr "127.0.0.1:$PORT" 2>"$dir/serve.log" &
-	pid=$!
-	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-	out=$("$tmp/licensor" bench --target "http://127.0.0.1:$PORT" --workload "$WORKLOAD" \
-		--management-key "$(jq -r .management_key <<<"$creds")" --api-key "$(jq -r .api_key <<<"$creds")" \
-		--shared-key "$(jq -r .shared_key <<<"$creds")" --public-key "$dir/pub.pem" \
-		--devices "$DEVICES" --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" \
-		--server-pid "$pid" --fail-on-error --json 2>/dev/null)
-	kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=
+	db="sqlite:$dir/l.db"
+	init_db "$bin" "$db" "$dir"
+	start_server "$bin" "$db" "$dir"
+	out=$(bench --workload "$WORKLOAD" --management-key "$(jq -r .management_key <<<"$creds")" \
+		--devices "$DEVICES" --warmup "$WARMUP" --server-pid "$pid")
+	stop_server
 	rm -rf "$dir"
 	local rps cores
 	rps=$(jq .rps <<<"$out")

@@ -22,19 +22,13 @@ run() {
 	local mode=$1 batch=$2 dir db creds out
 	dir=$(mktemp -d "$tmp/db.XXXX")
 	db="sqlite:$dir/l.db?synchronous=$mode&max_batch=$batch"
-	creds=$("$tmp/licensor" init --db "$db" --json --signing-key "$SIGNING_KEY" 2>/dev/null)
-	jq -r .public_key <<<"$creds" >"$dir/pub.pem"
-	"$tmp/licensor" serve --db "$db" --addr "127.0.0.1:$PORT" 2>"$dir/serve.log" &
-	pid=$!
-	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-	out=$("$tmp/licensor" bench --target "http://127.0.0.1:$PORT" --workload "$WORKLOAD" \
-		--management-key "$(jq -r .management_key <<<"$creds")" --api-key "$(jq -r .api_key <<<"$creds")" \
-		--shared-key "$(jq -r .shared_key <<<"$creds")" --public-key "$dir/pub.pem" \
-		--devices "$DEVICES" --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" \
-		--fail-on-error --json 2>/dev/null)
+	init_db "$tmp/licensor" "$db" "$dir"
+	start_server "$tmp/licensor" "$db" "$dir"
+	out=$(bench --workload "$WORKLOAD" --management-key "$(jq -r .management_key <<<"$creds")" \
+		--devices "$DEVICES" --warmup "$WARMUP")
 	local batches
 	batches=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^licensor_write_batch_size_(sum|count)/{v[$1]=$2} END{if (v["licensor_write_batch_size_count"]>0) printf "%.1f", v["licensor_write_batch_size_sum"]/v["licensor_write_batch_size_count"]; else print "-"}')
-	kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=
+	stop_server
 	printf '%-7s max_batch=%-3s %8.1f req/s  p99 %7.1f ms  mean batch %s\n' "$mode" "$batch" \
 		"$(jq .rps <<<"$out")" "$(jq .latency_ms.p99 <<<"$out")" "$batches" >&2
 	jq .rps <<<"$out"

@@ -20,25 +20,20 @@ PORT=${PORT:-18801}
 # fleet N WARMUP: seed N devices on a fresh database, serve it, run check then
 # track-steady, each after WARMUP; one line per workload.
 fleet() {
-	local n=$1 warm=$2 dir=$tmp/f$1 creds
+	local n=$1 warm=$2 dir=$tmp/f$1 db="sqlite:$tmp/f$1/l.db" creds
 	mkdir -p "$dir"
-	creds=$("$tmp/licensor" init --db "sqlite:$dir/l.db" --json --signing-key "$SIGNING_KEY" 2>/dev/null)
-	jq -r .public_key <<<"$creds" >"$dir/pub.pem"
+	init_db "$tmp/licensor" "$db" "$dir"
 	local t0=$SECONDS
-	"$tmp/licensor" seed --db "sqlite:$dir/l.db" --product fleet --devices "$n" --variables "$VARIABLES" >/dev/null 2>&1
+	"$tmp/licensor" seed --db "$db" --product fleet --devices "$n" --variables "$VARIABLES" >/dev/null 2>&1
 	echo "seeded $n devices in $((SECONDS - t0)) s" >&2
-	"$tmp/licensor" serve --db "sqlite:$dir/l.db" --addr "127.0.0.1:$PORT" 2>"$dir/serve.log" &
-	pid=$!
-	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+	start_server "$tmp/licensor" "$db" "$dir"
 	local wl out
 	for wl in check track-steady; do
-		out=$("$tmp/licensor" bench --target "http://127.0.0.1:$PORT" --fleet fleet --devices "$n" --workload "$wl" --variables 5 \
-			--api-key "$(jq -r .api_key <<<"$creds")" --shared-key "$(jq -r .shared_key <<<"$creds")" --public-key "$dir/pub.pem" \
-			--concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$warm" --server-pid "$pid" --fail-on-error --json 2>/dev/null)
+		out=$(bench --fleet fleet --devices "$n" --workload "$wl" --variables 5 --warmup "$warm" --server-pid "$pid")
 		printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$wl" "$(jq .rps <<<"$out")" "$(jq .latency_ms.p99 <<<"$out")" "$(jq '.server[0].peak_rss_mib // .server[0].rss_peak_mib // 0' <<<"$out")"
 	done
 	curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^licensor_signatures_(made|reused|recalled)_total' >&2
-	kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=
+	stop_server
 	rm -rf "$dir"
 }
 
