@@ -112,7 +112,7 @@ func (h *Handler) authenticate(r *http.Request) (licensing.APIKey, error) {
 	// A key that cannot be one is refused before the lookup (PostgreSQL rejects broken
 	// UTF-8 and NUL in parameters, which must not become a 500).
 	if len(p.apiKey) > 128 || !utf8.ValidString(p.apiKey) || strings.IndexByte(p.apiKey, 0) >= 0 {
-		return licensing.APIKey{}, licensing.Errorf(licensing.EInvalidAPIKey, "Provided api key is not valid")
+		return licensing.APIKey{}, licensing.ErrInvalidAPIKey()
 	}
 	date, err := http.ParseTime(dates[0])
 	if err != nil {
@@ -127,7 +127,7 @@ func (h *Handler) authenticate(r *http.Request) (licensing.APIKey, error) {
 		return key, licensing.Errorf(licensing.ESignatureMismatch, "Signature does not match")
 	}
 	if key.Revoked {
-		return key, licensing.Errorf(licensing.ERevokedAPIKey, "Provided api key is revoked")
+		return key, licensing.ErrRevokedAPIKey()
 	}
 	if skew := h.now().Sub(date); skew > MaxDateSkew || skew < -MaxDateSkew {
 		return key, licensing.Errorf(licensing.EDateHeaderDiff, "Date header differs from server time by more than 15 minutes")

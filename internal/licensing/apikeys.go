@@ -53,7 +53,7 @@ func (s *Service) APIKeyByKey(ctx context.Context, key string) (APIKey, error) {
 	})
 	if errors.Is(err, ErrNoRows) {
 		s.apiKeys.Remove(key)
-		return k, Errorf(EInvalidAPIKey, "Provided api key is not valid")
+		return k, ErrInvalidAPIKey()
 	} else if err != nil {
 		return k, err
 	}
@@ -83,20 +83,12 @@ func (s *Service) RecheckAPIKey(ctx context.Context, k APIKey, err error) error 
 	if !k.cached || err == nil {
 		return err
 	}
-	var revoked bool
-	lookErr := s.store.ReadSingle(ctx, func(tx Tx) (err error) {
-		revoked, err = tx.APIKeyRevoked(ctx, k.ID)
-		return err
-	})
-	if errors.Is(lookErr, ErrNoRows) {
-		return s.apiKeyVerdict(guard{id: k.ID, key: k.Key}, false, false)
-	} else if lookErr != nil {
-		return err
+	verdict := s.store.ReadSingle(ctx, func(tx Tx) error { return s.keyState(ctx, tx, guard{id: k.ID, key: k.Key}) })
+	var e *Error
+	if errors.As(verdict, &e) {
+		return verdict
 	}
-	if v := s.apiKeyVerdict(guard{id: k.ID, key: k.Key}, true, revoked); v != nil {
-		return v
-	}
-	return err
+	return err // usable, or the store could not tell: the request's own error
 }
 
 // forgetAPIKey drops the key with that id from the cache (it was revoked here).
@@ -147,6 +139,12 @@ func (s *Service) guardAPIKey(ctx context.Context, tx Tx) error {
 	if g.id == 0 {
 		return nil
 	}
+	return s.keyState(ctx, tx, g)
+}
+
+// keyState reads the revocation of a cached key in tx: apiKeyVerdict's error if the
+// key is no longer usable.
+func (s *Service) keyState(ctx context.Context, tx Tx, g guard) error {
 	revoked, err := tx.APIKeyRevoked(ctx, g.id)
 	if errors.Is(err, ErrNoRows) {
 		return s.apiKeyVerdict(g, false, false)
@@ -162,13 +160,19 @@ func (s *Service) apiKeyVerdict(g guard, found, revoked bool) error {
 	switch {
 	case !found:
 		s.apiKeys.Remove(g.key)
-		return Errorf(EInvalidAPIKey, "Provided api key is not valid")
+		return ErrInvalidAPIKey()
 	case revoked:
 		s.apiKeys.Remove(g.key)
-		return Errorf(ERevokedAPIKey, "Provided api key is revoked")
+		return ErrRevokedAPIKey()
 	}
 	if g.checked != nil {
 		g.checked.Store(true)
 	}
 	return nil
 }
+
+// ErrInvalidAPIKey is the documented error for a License API key that does not exist.
+func ErrInvalidAPIKey() *Error { return Errorf(EInvalidAPIKey, "Provided api key is not valid") }
+
+// ErrRevokedAPIKey is the documented error for a revoked License API key.
+func ErrRevokedAPIKey() *Error { return Errorf(ERevokedAPIKey, "Provided api key is revoked") }
