@@ -205,7 +205,10 @@ type Result struct {
 
 	Elapsed  time.Duration // first request sent to last answer received
 	Requests int64         // answered or failed; requests cut short by cancellation are not counted
-	Latency  Histogram     // of every counted request, errors included, from send to answer
+	// WarmupRequests were answered or failed during Config.Warmup: the server
+	// saw them, the figures above do not count them.
+	WarmupRequests int64
+	Latency        Histogram // of every counted request, errors included, from send to answer
 	// FromSchedule is, for paced runs, each request's latency from the time it was
 	// due to its answer: it includes waiting for a free worker, so a server that
 	// falls behind the rate shows here (no coordinated omission).
@@ -349,6 +352,7 @@ func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time
 	cfg := b.cfg
 	var (
 		issued       atomic.Int64 // requests started, against MaxRequests
+		warmed       atomic.Int64 // requests counted during the warm-up
 		done, failed atomic.Int64
 		workers      = make([]*worker, cfg.Concurrency)
 		wg           sync.WaitGroup
@@ -389,6 +393,12 @@ func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time
 				timer.Stop()
 			}
 			measuring := warmup <= 0
+			defer func() {
+				if !measuring { // ended before the measured time: all warm-up
+					warmed.Add(w.requests)
+					w.reset()
+				}
+			}()
 			for {
 				if ctx.Err() != nil || !time.Now().Before(deadline) {
 					return
@@ -397,6 +407,7 @@ func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time
 					return
 				}
 				if !measuring && !time.Now().Before(measureFrom) {
+					warmed.Add(w.requests)
 					w.reset() // what was sent before is warm-up
 					measuring = true
 				}
@@ -436,7 +447,7 @@ func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time
 	elapsed := time.Since(measuredFrom)
 	stopProgress()
 
-	res := &Result{Elapsed: elapsed, Concurrency: cfg.Concurrency, Targets: cfg.Targets,
+	res := &Result{Elapsed: elapsed, Concurrency: cfg.Concurrency, Targets: cfg.Targets, WarmupRequests: warmed.Load(),
 		Errors: map[string]int64{}, ErrorSamples: map[string]string{}, Ops: map[string]*OpResult{}}
 	if pace != nil {
 		res.Rate = cfg.Rate

@@ -22,6 +22,7 @@ type Report struct {
 	Preseeded    bool              `json:"preseeded,omitempty"` // a fleet seeded before the run (--fleet); seed_s is 0
 	Elapsed      float64           `json:"elapsed_s"`
 	Requests     int64             `json:"requests"`
+	Warmup       int64             `json:"warmup_requests,omitempty"` // sent before the measured time, not counted
 	RPS          float64           `json:"rps"`
 	LatencyMS    LatencyReport     `json:"latency_ms"`
 	ErrorCount   int64             `json:"error_count"`
@@ -222,7 +223,7 @@ func (r *Result) Report() Report {
 	rep := Report{
 		Workload: r.Workload, Variables: r.Variables, Targets: r.Targets, Devices: r.Devices,
 		Concurrency: r.Concurrency, Product: r.Product, SeedSeconds: round(r.SeedTime.Seconds(), 3), Preseeded: r.Preseeded,
-		Elapsed: round(r.Elapsed.Seconds(), 3), Requests: r.Requests, RPS: round(r.RPS(), 1),
+		Elapsed: round(r.Elapsed.Seconds(), 3), Requests: r.Requests, Warmup: r.WarmupRequests, RPS: round(r.RPS(), 1),
 		LatencyMS:  latencyReport(&r.Latency),
 		ErrorCount: r.ErrorCount(), Errors: r.Errors, ErrorSamples: r.ErrorSamples,
 		Signatures: SignatureReport{Sampled: r.Sampled, Verified: r.Verified},
@@ -282,7 +283,11 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	row("concurrency", "%d", rep.Concurrency)
 	row("elapsed", "%.2fs", rep.Elapsed)
-	row("requests", "%d", rep.Requests)
+	if rep.Warmup > 0 {
+		row("requests", "%d (after %d warm-up requests, not counted)", rep.Requests, rep.Warmup)
+	} else {
+		row("requests", "%d", rep.Requests)
+	}
 	row("req/s", "%.1f", rep.RPS)
 	l := rep.LatencyMS
 	row("latency", "p50 %.2fms  p90 %.2fms  p99 %.2fms  max %.2fms", l.P50, l.P90, l.P99, l.Max)
