@@ -224,7 +224,7 @@ func TestPacerIsOpenLoop(t *testing.T) {
 			t.Fatalf("slot %d: %v %v", k, due, ok)
 		}
 	}
-	if time.Since(t0) > 50*time.Millisecond {
+	if time.Since(t0) > 500*time.Millisecond { // waiting for each would take 1s
 		t.Fatalf("overdue slots waited %v", time.Since(t0))
 	}
 	if _, ok := p.wait(context.Background(), timer, start.Add(time.Second)); ok {
@@ -240,7 +240,7 @@ func TestWarmupIsNotMeasured(t *testing.T) {
 			e := newEnv(t)
 			var served atomic.Int64
 			cfg := e.config(wl, e.serve(t, &served))
-			cfg.Warmup, cfg.Duration, cfg.Rate = 400*time.Millisecond, 400*time.Millisecond, 200
+			cfg.Warmup, cfg.Duration, cfg.Rate = time.Second, 400*time.Millisecond, 200
 			b := newBench(t, cfg)
 			f := seed(t, b)
 			before := served.Load()
@@ -258,7 +258,8 @@ func TestWarmupIsNotMeasured(t *testing.T) {
 			if rep := res.Report(); rep.Warmup != res.WarmupRequests {
 				t.Fatalf("report warm-up %d, result %d", rep.Warmup, res.WarmupRequests)
 			}
-			if res.Elapsed < 350*time.Millisecond || res.Elapsed > 700*time.Millisecond {
+			// Counting the warm-up in would make it 1.4 s or more.
+			if res.Elapsed < 350*time.Millisecond || res.Elapsed > 1200*time.Millisecond {
 				t.Fatalf("elapsed %v, want the measured 400ms", res.Elapsed)
 			}
 		})
