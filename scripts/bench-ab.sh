@@ -22,18 +22,6 @@ ROUNDS=${ROUNDS:-3}
 PORT=${PORT:-18593}
 . "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh"
 
-# build REV NAME: builds revision REV into $tmp/NAME ("." is the working tree, already
-# built by bench-common as $tmp/licensor).
-build() {
-	if [ "$1" = "." ]; then
-		cp "$tmp/licensor" "$tmp/$2"
-		return
-	fi
-	local src=$tmp/src-$2
-	mkdir -p "$src"
-	(cd "$root" && git archive "$(git rev-parse --verify "$1^{commit}")") | tar -x -C "$src"
-	(cd "$src" && go build -o "$tmp/$2" ./cmd/licensor)
-}
 build "$1" a
 build "$2" b
 

@@ -42,6 +42,9 @@ type route struct {
 	method string
 	write  bool // refused for read-only API keys
 	fn     func(context.Context, *request) (any, error)
+	// signs are the kinds of answer about a device the route signs (licensing.Slot…):
+	// its device read may bring their remembered signatures along.
+	signs []int
 }
 
 // request is one authenticated License API call.
@@ -82,11 +85,11 @@ func New(svc *licensing.Service, c Config) *Handler {
 	})
 	h.signer.memo = svc
 	h.routes = map[string]route{
-		"activate_license":       {http.MethodPost, true, h.activate},
-		"deactivate_license":     {http.MethodPost, true, h.deactivate},
-		"check_license":          {http.MethodGet, false, h.check},
-		"track_device_variables": {http.MethodPost, true, h.track},
-		"get_device_variables":   {http.MethodGet, false, h.getVariables},
+		"activate_license":       {http.MethodPost, true, h.activate, nil},
+		"deactivate_license":     {http.MethodPost, true, h.deactivate, nil},
+		"check_license":          {http.MethodGet, false, h.check, []int{licensing.SlotLicenseSignature, licensing.SlotCheck}},
+		"track_device_variables": {http.MethodPost, true, h.track, []int{licensing.SlotTrack}},
+		"get_device_variables":   {http.MethodGet, false, h.getVariables, []int{licensing.SlotVariables}},
 	}
 	h.metrics = newMetrics(c.Metrics, h.signer)
 	recovered := httpkit.Recover(h.log, http.HandlerFunc(h.serve), h.writeError)
@@ -115,7 +118,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
-	resp, companyID, err := h.call(w, r, rt)
+	ctx := r.Context()
+	if rt.signs != nil {
+		ctx = licensing.WithSignatureRecall(ctx, rt.signs...)
+	}
+	resp, companyID, err := h.call(ctx, w, r, rt)
 	if err != nil {
 		h.writeError(w, r, httpkit.AsError(h.log, r, err))
 		return
@@ -125,27 +132,27 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(text))
 		return
 	}
-	h.writeSigned(w, r, companyID, resp)
+	h.writeSigned(ctx, w, r, companyID, resp)
 }
 
 // call authenticates and runs one endpoint; it returns the answer and the company whose
 // key signs it.
-func (h *Handler) call(w http.ResponseWriter, r *http.Request, rt route) (any, int64, error) {
+func (h *Handler) call(ctx context.Context, w http.ResponseWriter, r *http.Request, rt route) (any, int64, error) {
 	key, err := h.authenticate(r)
 	if err != nil {
-		return nil, 0, h.svc.RecheckAPIKey(r.Context(), key, err)
+		return nil, 0, h.svc.RecheckAPIKey(ctx, key, err)
 	}
-	resp, err := h.authorized(w, r, rt, key)
+	resp, err := h.authorized(ctx, w, r, rt, key)
 	if err != nil {
 		// A key from the cache is checked in the operation's transactions; a request
 		// refused before those asks the store whether the key is revoked.
-		err = h.svc.RecheckAPIKey(r.Context(), key, err)
+		err = h.svc.RecheckAPIKey(ctx, key, err)
 	}
 	return resp, key.CompanyID, err
 }
 
 // authorized runs route rt for a request authenticated with key.
-func (h *Handler) authorized(w http.ResponseWriter, r *http.Request, rt route, key licensing.APIKey) (any, error) {
+func (h *Handler) authorized(ctx context.Context, w http.ResponseWriter, r *http.Request, rt route, key licensing.APIKey) (any, error) {
 	if e := ratelimit.Company(h.limit, w, key.CompanyID); e != nil {
 		return nil, e
 	}
@@ -156,14 +163,14 @@ func (h *Handler) authorized(w http.ResponseWriter, r *http.Request, rt route, k
 	if err != nil {
 		return nil, err
 	}
-	return rt.fn(licensing.WithAPIKey(r.Context(), key), &request{r: r, key: key, params: p})
+	return rt.fn(licensing.WithAPIKey(ctx, key), &request{r: r, key: key, params: p})
 }
 
 // textResponse is sent raw as text/plain (deactivate_license).
 type textResponse string
 
 // writeSigned encodes v canonically and sends it with its LicenseSignature header.
-func (h *Handler) writeSigned(w http.ResponseWriter, r *http.Request, companyID int64, v any) {
+func (h *Handler) writeSigned(ctx context.Context, w http.ResponseWriter, r *http.Request, companyID int64, v any) {
 	var sl slot
 	if a, ok := v.(deviceAnswer); ok {
 		v, sl = a.body, a.slot
@@ -178,7 +185,7 @@ func (h *Handler) writeSigned(w http.ResponseWriter, r *http.Request, companyID 
 	}()
 	if err == nil {
 		var sig string
-		if sig, err = h.signer.signFor(r.Context(), companyID, sl, body); err == nil {
+		if sig, err = h.signer.signFor(ctx, companyID, sl, body); err == nil {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("LicenseSignature", sig)
 			w.Write(body)

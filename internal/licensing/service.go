@@ -26,6 +26,7 @@ type Service struct {
 	stamps     *checkStamps                     // nil: last-check stamps are written at once
 	stampEvery time.Duration
 	memo       *signatureMemo // remembered signatures waiting for the write-behind flush
+	folding    recallFolding  // whether device reads fetch remembered signatures
 	secrets    *secrets.Box   // nil: secrets stored as plaintext
 }
 
@@ -251,8 +252,9 @@ func (s *Service) keyedDevice(ctx context.Context, tx Tx, companyID int64, id Id
 	if !cached || p.AuthorizationMethod != AuthLicenseKey || id.LicenseKey == "" {
 		return r, d, false, nil
 	}
+	recall := s.recallSlots(ctx)
 	ld, err := tx.DeviceByLicenseKey(ctx, LicenseDeviceQuery{APIKeyID: g.id, CompanyID: companyID,
-		ProductID: p.ID, LicenseKey: id.LicenseKey, HardwareID: id.HardwareID})
+		ProductID: p.ID, LicenseKey: id.LicenseKey, HardwareID: id.HardwareID, Recall: recall})
 	if errors.Is(err, ErrNoRows) {
 		return r, d, false, nil
 	} else if err != nil {
@@ -265,6 +267,9 @@ func (s *Service) keyedDevice(ctx context.Context, tx Tx, companyID int64, id Id
 	}
 	if id.LicenseID != 0 && ld.License.ID != id.LicenseID {
 		return r, d, false, nil
+	}
+	if recall != nil {
+		recallFound(ctx, ld.Device.ID, ld.Signatures)
 	}
 	r = resolved{Product: p, License: ld.License}
 	// The documented order: license state before device state (as deviceScopedLock).

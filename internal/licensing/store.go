@@ -151,6 +151,9 @@ type LicenseDeviceQuery struct {
 	ProductID  int64
 	LicenseKey string
 	HardwareID string
+	// Recall asks for the device's remembered signatures of these kinds (Slot…), each
+	// at most once, in the same statement.
+	Recall []int
 }
 
 // LicenseDevice is what DeviceByLicenseKey found.
@@ -159,4 +162,5 @@ type LicenseDevice struct {
 	Device        Device
 	APIKeyFound   bool // the API key exists in the company (false when none was asked for)
 	APIKeyRevoked bool
+	Signatures    []DeviceSignature // of the slots asked for in Recall that have one, by slot
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/licensor/licensor/internal/licensing"
@@ -13,11 +14,37 @@ import (
 const deviceCols = `id, company_id, license_id, license_user_id, hardware_id, active, blacklisted, os_ver, hostname, ip, external_ip,
 	mac_address, app_ver, sdk_ver, is_vm, vm_info, time_activated, time_deactivated, last_check, created_at, updated_at`
 
-// deviceByLicenseKeySQL reads a license (l), its device (d) and an API key's revocation.
-var deviceByLicenseKeySQL = `SELECT ` + licenseCols + `, ` + qualified("d", deviceCols) + `,
-	(SELECT k.revoked FROM api_keys k WHERE k.id = $1 AND k.company_id = $2)
-	FROM licenses l JOIN devices d ON d.license_id = l.id AND d.hardware_id = $3
+// deviceByLicenseKeySQL reads a license (l), its device (d), an API key's revocation
+// and, for each slot in recall, the device's remembered signature of that kind.
+func deviceByLicenseKeySQL(recall []int) string {
+	if len(recall) == 0 {
+		return deviceByLicenseKeyPlain
+	}
+	k := fmt.Sprint(recall)
+	if q, ok := deviceByLicenseKeyRecall.Load(k); ok {
+		return q.(string)
+	}
+	q := buildDeviceByLicenseKey(recall)
+	deviceByLicenseKeyRecall.Store(k, q)
+	return q
+}
+
+var (
+	deviceByLicenseKeyPlain  = buildDeviceByLicenseKey(nil)
+	deviceByLicenseKeyRecall sync.Map // fmt.Sprint(slots) → query text
+)
+
+func buildDeviceByLicenseKey(recall []int) string {
+	var cols, joins strings.Builder
+	for i, slot := range recall { // slots are the package's constants, never input
+		fmt.Fprintf(&cols, ", s%d.digest, s%d.signature", i, i)
+		fmt.Fprintf(&joins, "\n\tLEFT JOIN device_signatures s%d ON s%d.device_id = d.id AND s%d.slot = %d", i, i, i, slot)
+	}
+	return `SELECT ` + licenseCols + `, ` + qualified("d", deviceCols) + `,
+	(SELECT k.revoked FROM api_keys k WHERE k.id = $1 AND k.company_id = $2)` + cols.String() + `
+	FROM licenses l JOIN devices d ON d.license_id = l.id AND d.hardware_id = $3` + joins.String() + `
 	WHERE l.company_id = $2 AND l.license_key = $4 AND l.product_id = $5`
+}
 
 // qualified prefixes each of a comma-separated column list with table alias t.
 func qualified(t, cols string) string {
@@ -93,11 +120,23 @@ func (t *Tx) DeviceByHardwareID(ctx context.Context, licenseID int64, hardwareID
 func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQuery) (licensing.LicenseDevice, error) {
 	var ds deviceScan
 	var revoked sql.NullBool
-	l, err := scanLicense(t.Q.QueryRowContext(ctx, deviceByLicenseKeySQL, q.APIKeyID, q.CompanyID, q.HardwareID, q.LicenseKey, q.ProductID), append(ds.dest(), &revoked)...)
+	dest := append(ds.dest(), &revoked)
+	sigs := make([]licensing.DeviceSignature, len(q.Recall))
+	sigText := make([]sql.NullString, len(q.Recall))
+	for i := range q.Recall {
+		dest = append(dest, &sigs[i].Digest, &sigText[i])
+	}
+	l, err := scanLicense(t.Q.QueryRowContext(ctx, deviceByLicenseKeySQL(q.Recall), q.APIKeyID, q.CompanyID, q.HardwareID, q.LicenseKey, q.ProductID), dest...)
 	if err != nil {
 		return licensing.LicenseDevice{}, err
 	}
-	return licensing.LicenseDevice{License: l, Device: ds.device(), APIKeyFound: revoked.Valid, APIKeyRevoked: revoked.Bool}, nil
+	ld := licensing.LicenseDevice{License: l, Device: ds.device(), APIKeyFound: revoked.Valid, APIKeyRevoked: revoked.Bool}
+	for i, slot := range q.Recall {
+		if sigText[i].Valid {
+			ld.Signatures = append(ld.Signatures, licensing.DeviceSignature{DeviceID: ld.Device.ID, Slot: slot, Digest: sigs[i].Digest, Signature: sigText[i].String})
+		}
+	}
+	return ld, nil
 }
 
 func (t *Tx) ListDevices(ctx context.Context, companyID int64, f licensing.DeviceFilter) ([]licensing.Device, int64, error) {

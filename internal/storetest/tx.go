@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -323,5 +324,40 @@ func testDeviceByLicenseKey(t *testing.T, e *env) {
 		if _, err := get(q); !errors.Is(err, licensing.ErrNoRows) {
 			t.Errorf("%s: %v, want ErrNoRows", name, err)
 		}
+	}
+
+	// Remembered signatures asked for come along, of the asked slots only, in the
+	// order asked, whichever slots the device has; another device's never do.
+	sig := func(dev int64, slot int) licensing.DeviceSignature {
+		return licensing.DeviceSignature{DeviceID: dev, Slot: slot, Digest: []byte{byte(dev), byte(slot), 0xff, 0}, Signature: fmt.Sprintf("sig-%d-%d", dev, slot)}
+	}
+	e.write(func(tx licensing.Tx) error {
+		return tx.PutDeviceSignatures(e.ctx, []licensing.DeviceSignature{sig(a.Device.ID, 1), sig(a.Device.ID, 3), sig(b.Device.ID, 2)})
+	})
+	for _, tc := range []struct {
+		recall []int
+		want   []licensing.DeviceSignature
+	}{
+		{nil, nil},
+		{[]int{2}, nil},
+		{[]int{1, 2}, []licensing.DeviceSignature{sig(a.Device.ID, 1)}},
+		{[]int{3, 1}, []licensing.DeviceSignature{sig(a.Device.ID, 3), sig(a.Device.ID, 1)}},
+		{[]int{4}, nil},
+	} {
+		q := q
+		q.APIKeyID, q.Recall = a.APIKey.ID, tc.recall
+		ld, err := get(q)
+		if err != nil {
+			t.Fatalf("recall %v: %v", tc.recall, err)
+		}
+		equal(t, fmt.Sprintf("recall %v: signatures", tc.recall), ld.Signatures, tc.want)
+		equal(t, fmt.Sprintf("recall %v: device", tc.recall), ld.Device, e.getDevice(a.Company.ID, a.Device.ID))
+		if !ld.APIKeyFound || ld.APIKeyRevoked {
+			t.Errorf("recall %v: key found %v revoked %v", tc.recall, ld.APIKeyFound, ld.APIKeyRevoked)
+		}
+	}
+	q.CompanyID, q.Recall = b.Company.ID, []int{2}
+	if _, err := get(q); !errors.Is(err, licensing.ErrNoRows) {
+		t.Errorf("company b, recall: %v, want ErrNoRows", err)
 	}
 }

@@ -1,13 +1,26 @@
 # bench-common.sh — sourced by the single-server bench scripts: builds licensor into a
 # fresh temp dir ($tmp/licensor) and, on exit, stops the server whose pid is in $pid
 # and removes $tmp. Sets root (the repository) and tmp, and defines the helpers below
-# (init_db, start_server, stop_server, bench).
+# (build, init_db, start_server, stop_server, bench).
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/licensor-bench.XXXXXX")
 pid=
 cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 (cd "$root" && go build -o "$tmp/licensor" ./cmd/licensor)
+
+# build REV NAME: builds git revision REV into $tmp/NAME ("." is the working tree, as
+# built above into $tmp/licensor).
+build() {
+	if [ "$1" = "." ]; then
+		cp "$tmp/licensor" "$tmp/$2"
+		return
+	fi
+	local src=$tmp/src-$2
+	mkdir -p "$src"
+	(cd "$root" && git archive "$(git rev-parse --verify "$1^{commit}")") | tar -x -C "$src"
+	(cd "$src" && go build -o "$tmp/$2" ./cmd/licensor)
+}
 
 # init_db BIN DB DIR: initialises database URL DB with a $SIGNING_KEY key; sets creds
 # (init's JSON) and writes DIR/pub.pem.

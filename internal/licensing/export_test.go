@@ -1,0 +1,4 @@
+package licensing
+
+// RecallWindow is recallWindow, for the tests of the recall folding.
+const RecallWindow = recallWindow

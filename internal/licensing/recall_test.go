@@ -1,0 +1,89 @@
+package licensing_test
+
+import (
+	"context"
+	"reflect"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/licensor/licensor/internal/licensing"
+)
+
+// singlesStore counts one-statement reads.
+type singlesStore struct {
+	licensing.Store
+	singles atomic.Int64
+}
+
+func (s *singlesStore) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) error {
+	s.singles.Add(1)
+	return s.Store.ReadSingle(ctx, fn)
+}
+
+// TestSignatureRecallFolding: while most checks recall a remembered signature, the
+// check's device read brings them along and the recall costs no statement of its own;
+// when checks stop recalling, the read stops fetching them. Either way the recall
+// returns the same signatures, the ones waiting for the flush included.
+func TestSignatureRecallFolding(t *testing.T) {
+	e := newEnv(t)
+	p := e.product(licensing.AuthLicenseKey)
+	e.keyLicense(p.ShortCode, "R-1", 5)
+	id, otherID := keyID(p.ShortCode, "R-1", "hw-1"), keyID(p.ShortCode, "R-1", "hw-2")
+	dev, other := e.activate(id).Device.ID, e.activate(otherID).Device.ID
+
+	st := &singlesStore{Store: e.svc.Store()}
+	svc := licensing.NewService(st, licensing.WithClock(e.clock.Now), licensing.WithCheckStampInterval(time.Hour))
+	stored := licensing.DeviceSignature{DeviceID: dev, Slot: licensing.SlotCheck, Digest: []byte("check-digest"), Signature: "stored"}
+	pending := licensing.DeviceSignature{DeviceID: dev, Slot: licensing.SlotLicenseSignature, Digest: []byte("v1-digest"), Signature: "pending"}
+	svc.RememberSignature(e.ctx, dev, stored.Slot, stored.Digest, stored.Signature)
+	if err := svc.FlushSignatures(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	svc.RememberSignature(e.ctx, dev, pending.Slot, pending.Digest, pending.Signature)
+	svc.RememberSignature(e.ctx, other, stored.Slot, []byte("other"), "other")
+	want := []licensing.DeviceSignature{stored, pending}
+
+	// request checks id and, when recall, recalls its device's signatures twice (as a
+	// check that signs its license_signature and its body does); it returns how many
+	// one-statement reads that took.
+	request := func(t *testing.T, recall bool) int64 {
+		t.Helper()
+		ctx := licensing.WithSignatureRecall(e.ctx, licensing.SlotLicenseSignature, licensing.SlotCheck)
+		before := st.singles.Load()
+		if _, err := svc.Check(ctx, e.cid, id); err != nil {
+			t.Fatal(err)
+		}
+		if recall {
+			for range 2 {
+				if got := svc.RecallSignatures(ctx, dev); !reflect.DeepEqual(got, want) {
+					t.Fatalf("recalled %+v, want %+v", got, want)
+				}
+			}
+			if got := svc.RecallSignatures(ctx, other); len(got) != 1 || got[0].Signature != "other" {
+				t.Fatalf("another device's recall: %+v", got)
+			}
+		}
+		return st.singles.Load() - before
+	}
+
+	// Cold: the check's read, then a statement per recall.
+	if n := request(t, true); n != 4 {
+		t.Fatalf("cold: %d one-statement reads, want 4", n)
+	}
+	for range licensing.RecallWindow {
+		request(t, true)
+	}
+	// Folded: the check's read brings its device's signatures; another device's are
+	// still read on their own.
+	if n := request(t, true); n != 2 {
+		t.Fatalf("folded: %d one-statement reads, want 2", n)
+	}
+	// A window of checks that recall nothing turns it off.
+	for range licensing.RecallWindow {
+		request(t, false)
+	}
+	if n := request(t, true); n != 4 {
+		t.Fatalf("after checks that recall nothing: %d one-statement reads, want 4", n)
+	}
+}
