@@ -1,14 +1,17 @@
 package licenseapi_test
 
 import (
+	"context"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/licensor/licensor/internal/licenseapi"
+	"github.com/licensor/licensor/internal/licensing"
 )
 
 // TestSignaturesRememberedPerDevice: a handler that has never seen a device's answers
@@ -52,20 +55,7 @@ func TestSignaturesRememberedPerDevice(t *testing.T) {
 			t.Fatalf("%s after restart: %d, answer or signature differs", name, w.Code)
 		}
 	}
-	counter := func(name string) float64 {
-		t.Helper()
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, mf := range mfs {
-			if mf.GetName() == name {
-				return mf.GetMetric()[0].GetCounter().GetValue()
-			}
-		}
-		t.Fatalf("no metric %s", name)
-		return 0
-	}
+	counter := func(name string) float64 { t.Helper(); return counterValue(t, reg, name) }
 	// One recall (check's license_signature) brings in all of the device's remembered
 	// answers; the check body, track and get-variables answers then come from the cache.
 	made, recalled, reused := counter("licensor_signatures_made_total"), counter("licensor_signatures_recalled_total"), counter("licensor_signatures_reused_total")
@@ -77,4 +67,89 @@ func TestSignaturesRememberedPerDevice(t *testing.T) {
 	if w.Code != 200 || counter("licensor_signatures_made_total") != 1 {
 		t.Fatalf("changed track: %d, made %v", w.Code, counter("licensor_signatures_made_total"))
 	}
+}
+
+// singlesStore counts one-statement reads.
+type singlesStore struct {
+	licensing.Store
+	singles atomic.Int64
+}
+
+func (s *singlesStore) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) error {
+	s.singles.Add(1)
+	return s.Store.ReadSingle(ctx, fn)
+}
+
+// TestRecallFoldedIntoDeviceRead: behind a signature cache that keeps nothing (as for a
+// fleet larger than the cache), every check recalls its device's remembered
+// signatures. Once that is the rule, the device read of check, track and
+// get-variables brings the signatures along: no statement of its own, the same answers
+// and signatures, nothing signed.
+func TestRecallFoldedIntoDeviceRead(t *testing.T) {
+	f := newFixture(t)
+	if w := f.do("POST", "/api/v4/activate_license", activateBody, nil); w.Code != 200 {
+		t.Fatalf("activate: %d %s", w.Code, w.Body)
+	}
+	paths := map[string][2]string{
+		"check": {"GET", "/api/v4/check_license?hardware_id=hw-1&product=app&license_key=KEY-1"},
+		"track": {"POST", "/api/v4/track_device_variables"},
+		"vars":  {"GET", "/api/v4/get_device_variables?hardware_id=hw-1&product=app&license_key=KEY-1"},
+	}
+	trackBody := `{"hardware_id":"hw-1","product":"app","license_key":"KEY-1","variables":{"seats":"3"}}`
+	send := func(name string) *httptest.ResponseRecorder {
+		body := ""
+		if name == "track" {
+			body = trackBody
+		}
+		return f.do(paths[name][0], paths[name][1], body, nil)
+	}
+	first := map[string][2]string{}
+	for _, name := range []string{"track", "check", "vars"} {
+		w := send(name)
+		if w.Code != 200 {
+			t.Fatalf("%s: %d %s", name, w.Code, w.Body)
+		}
+		first[name] = [2]string{w.Body.String(), w.Header().Get("LicenseSignature")}
+	}
+
+	st := &singlesStore{Store: f.svc.Store()}
+	clock := func() time.Time { return f.now }
+	svc := licensing.NewService(st, licensing.WithClock(clock), licensing.WithCheckStampInterval(time.Hour))
+	reg := prometheus.NewRegistry()
+	f.h = licenseapi.New(svc, licenseapi.Config{Now: clock, Metrics: reg, SignatureCache: 1})
+	// More checks than the folding decision's window (1,024 device reads).
+	for i := range 1100 {
+		if w := send("check"); w.Code != 200 || w.Header().Get("LicenseSignature") != first["check"][1] {
+			t.Fatalf("check %d: %d %s", i, w.Code, w.Body)
+		}
+	}
+	for name, want := range map[string]int64{"check": 1, "track": 0, "vars": 0} {
+		before := st.singles.Load()
+		w := send(name)
+		if w.Code != 200 || w.Body.String() != first[name][0] || w.Header().Get("LicenseSignature") != first[name][1] {
+			t.Fatalf("%s: %d, answer or signature differs", name, w.Code)
+		}
+		if n := st.singles.Load() - before; n != want {
+			t.Errorf("%s: %d one-statement reads, want %d (its recall folded into its device read)", name, n, want)
+		}
+	}
+	if made := counterValue(t, reg, "licensor_signatures_made_total"); made != 0 {
+		t.Errorf("%v signatures made, want 0", made)
+	}
+}
+
+// counterValue is the value of counter name in reg.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }

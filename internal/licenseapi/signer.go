@@ -43,7 +43,7 @@ type signer struct {
 
 // memo remembers the last signature of each kind of answer per device.
 type memo interface {
-	RecallSignatures(ctx context.Context, deviceID int64) []licensing.DeviceSignature
+	RecallSignatures(ctx context.Context, deviceID int64, slot int) []licensing.DeviceSignature
 	RememberSignature(ctx context.Context, deviceID int64, slot int, digest []byte, signature string)
 }
 
@@ -104,10 +104,10 @@ func (s *signer) signFor(ctx context.Context, companyID int64, sl slot, msg []by
 	}
 	remember := sl.device != 0 && s.memo != nil
 	if remember && !sl.fresh {
-		// Every remembered answer of the device goes into the cache: the request's other
+		// Every remembered answer recalled goes into the cache: the request's other
 		// answers (a check's body after its license_signature) then hit it.
 		var found string
-		for _, r := range s.memo.RecallSignatures(ctx, sl.device) {
+		for _, r := range s.memo.RecallSignatures(ctx, sl.device, sl.kind) {
 			if len(r.Digest) != len(sum) {
 				continue
 			}

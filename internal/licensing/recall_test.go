@@ -55,12 +55,12 @@ func TestSignatureRecallFolding(t *testing.T) {
 			t.Fatal(err)
 		}
 		if recall {
-			for range 2 {
-				if got := svc.RecallSignatures(ctx, dev); !reflect.DeepEqual(got, want) {
+			for _, slot := range []int{licensing.SlotLicenseSignature, licensing.SlotCheck} {
+				if got := svc.RecallSignatures(ctx, dev, slot); !reflect.DeepEqual(got, want) {
 					t.Fatalf("recalled %+v, want %+v", got, want)
 				}
 			}
-			if got := svc.RecallSignatures(ctx, other); len(got) != 1 || got[0].Signature != "other" {
+			if got := svc.RecallSignatures(ctx, other, licensing.SlotCheck); len(got) != 1 || got[0].Signature != "other" {
 				t.Fatalf("another device's recall: %+v", got)
 			}
 		}
@@ -78,6 +78,15 @@ func TestSignatureRecallFolding(t *testing.T) {
 	// still read on their own.
 	if n := request(t, true); n != 2 {
 		t.Fatalf("folded: %d one-statement reads, want 2", n)
+	}
+	// A slot the request did not say it signs is read on its own.
+	ctx := licensing.WithSignatureRecall(e.ctx, licensing.SlotLicenseSignature, licensing.SlotCheck)
+	if _, err := svc.Check(ctx, e.cid, id); err != nil {
+		t.Fatal(err)
+	}
+	before := st.singles.Load()
+	if got := svc.RecallSignatures(ctx, dev, licensing.SlotTrack); !reflect.DeepEqual(got, want) || st.singles.Load() != before+1 {
+		t.Fatalf("recall of another slot: %+v after %d reads", got, st.singles.Load()-before)
 	}
 	// A window of checks that recall nothing turns it off.
 	for range licensing.RecallWindow {

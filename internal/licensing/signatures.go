@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 )
 
 // DeviceSignature is the last signature made for one kind of answer (Slot) about a
@@ -47,20 +46,15 @@ func newSignatureMemo() *signatureMemo {
 	return &signatureMemo{pending: map[signatureKey]DeviceSignature{}}
 }
 
-// RecallSignatures returns every signature remembered for a device's answers, the
-// ones still waiting for the write-behind flush included. One query serves all of a
-// request's answers (a check signs its body and its license_signature), or none when
-// the request's device read brought them along (WithSignatureRecall). Any failure is
-// an empty answer: the caller signs.
-func (s *Service) RecallSignatures(ctx context.Context, deviceID int64) []DeviceSignature {
+// RecallSignatures returns the signatures remembered for a device's answers, the ones
+// still waiting for the write-behind flush included: every slot's, from one query
+// (a check signs its body and its license_signature), or, when the request's device
+// read brought them along (WithSignatureRecall) and slot is among them, those it
+// brought, with no query. Any failure is an empty answer: the caller signs.
+func (s *Service) RecallSignatures(ctx context.Context, deviceID int64, slot int) []DeviceSignature {
 	var got []DeviceSignature
-	box := recallBoxOf(ctx)
-	if box != nil && !box.recalled {
-		box.recalled = true
-		s.folding.recalls.Add(1)
-	}
-	if box != nil && box.filled && box.device == deviceID {
-		got = slices.Clone(box.sigs)
+	if sigs, ok := s.recalledWithRead(ctx, deviceID, slot); ok {
+		got = sigs
 	} else if err := s.store.ReadSingle(ctx, func(tx Tx) (err error) {
 		got, err = tx.DeviceSignatures(ctx, deviceID)
 		return err
@@ -68,7 +62,7 @@ func (s *Service) RecallSignatures(ctx context.Context, deviceID int64) []Device
 		got = nil
 	}
 	s.memo.mu.Lock()
-	for slot := range SlotVariables + 1 {
+	for slot := range SlotVariables + 1 { // a flush may have stored one since the read: signed again, no harm
 		if p, ok := s.memo.pending[signatureKey{deviceID, slot}]; ok {
 			got = append(got, p) // newer than the stored one of its slot
 		}
@@ -119,67 +113,4 @@ func sortSignatures(sigs []DeviceSignature) {
 	slices.SortFunc(sigs, func(a, b DeviceSignature) int {
 		return cmp.Or(cmp.Compare(a.DeviceID, b.DeviceID), cmp.Compare(a.Slot, b.Slot))
 	})
-}
-
-// WithSignatureRecall marks a request that will sign answers of these kinds (Slot…)
-// about the device it reads. Where most such requests have recalled a remembered
-// signature lately (a fleet larger than the signature cache), the device read fetches
-// those signatures in its own statement, and the request's RecallSignatures needs no
-// query of its own; where the cache answers, the read stays lean. One request, one
-// goroutine: the context is not shared between requests.
-func WithSignatureRecall(ctx context.Context, slots ...int) context.Context {
-	return context.WithValue(ctx, recallKey{}, &recallBox{slots: slots})
-}
-
-type recallKey struct{}
-
-// recallBox is one request's signature recall: the slots it signs, and what its device
-// read fetched.
-type recallBox struct {
-	slots    []int
-	filled   bool // device and sigs are what the device read found
-	device   int64
-	sigs     []DeviceSignature
-	recalled bool // RecallSignatures was called (counted once per request)
-}
-
-func recallBoxOf(ctx context.Context) *recallBox {
-	b, _ := ctx.Value(recallKey{}).(*recallBox)
-	return b
-}
-
-// recallWindow is how many marked device reads the folding decision looks back on.
-const recallWindow = 1024
-
-// recallFolding decides whether device reads fetch remembered signatures: they do
-// while, over the last window of reads of requests that sign, at least a quarter of
-// those requests went on to recall one. A folded recall costs a read a few index
-// probes and columns; a separate recall costs a whole statement.
-type recallFolding struct {
-	reads   atomic.Int64
-	recalls atomic.Int64
-	on      atomic.Bool
-}
-
-// read counts a device read of a request that signs and says whether to fold.
-func (f *recallFolding) read() bool {
-	if n := f.reads.Add(1); n%recallWindow == 0 {
-		f.on.Store(f.recalls.Swap(0)*4 >= recallWindow)
-	}
-	return f.on.Load()
-}
-
-// recallSlots are the slots a device read of this request should fetch (nil: none).
-func (s *Service) recallSlots(ctx context.Context) []int {
-	if b := recallBoxOf(ctx); b != nil && len(b.slots) > 0 && s.folding.read() {
-		return b.slots
-	}
-	return nil
-}
-
-// recallFound keeps what a device read fetched for the request's RecallSignatures.
-func recallFound(ctx context.Context, deviceID int64, sigs []DeviceSignature) {
-	if b := recallBoxOf(ctx); b != nil {
-		b.filled, b.device, b.sigs = true, deviceID, sigs
-	}
 }

@@ -151,8 +151,8 @@ type LicenseDeviceQuery struct {
 	ProductID  int64
 	LicenseKey string
 	HardwareID string
-	// Recall asks for the device's remembered signatures of these kinds (Slot…), each
-	// at most once, in the same statement.
+	// Recall asks for the device's remembered signatures of these kinds (Slot…) in the
+	// same statement.
 	Recall []int
 }
 
@@ -162,5 +162,5 @@ type LicenseDevice struct {
 	Device        Device
 	APIKeyFound   bool // the API key exists in the company (false when none was asked for)
 	APIKeyRevoked bool
-	Signatures    []DeviceSignature // of the slots asked for in Recall that have one, by slot
+	Signatures    []DeviceSignature // of the slots asked for in Recall that have one, in slot order
 }

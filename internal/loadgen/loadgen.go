@@ -53,7 +53,7 @@ type Config struct {
 	Duration      time.Duration
 	Variables     int           // variables per track request (0: DefaultVariables)
 	MaxRequests   int64         // stop after this many requests even before Duration (0: no count bound)
-	SampleEvery   int           // verify the signatures of each worker's first answer and every n-th after (0: DefaultSampleEvery)
+	SampleEvery   int           // verify the signatures of each worker's first signed 200 answer and every n-th after (0: DefaultSampleEvery)
 	Timeout       time.Duration // per request (0: DefaultTimeout)
 	BatchSize     int           // licenses per create_order call (0: DefaultBatchSize)
 	Progress      io.Writer     // one line per second while seeding and running (nil: silent)

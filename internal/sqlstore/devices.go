@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/licensor/licensor/internal/licensing"
@@ -15,36 +14,46 @@ const deviceCols = `id, company_id, license_id, license_user_id, hardware_id, ac
 	mac_address, app_ver, sdk_ver, is_vm, vm_info, time_activated, time_deactivated, last_check, created_at, updated_at`
 
 // deviceByLicenseKeySQL reads a license (l), its device (d), an API key's revocation
-// and, for each slot in recall, the device's remembered signature of that kind.
-func deviceByLicenseKeySQL(recall []int) string {
-	if len(recall) == 0 {
-		return deviceByLicenseKeyPlain
+// and, for each slot in recall (licensing.Slot…), the device's remembered signature of
+// that kind, in slot order.
+func deviceByLicenseKeySQL(recall []int) (string, []int, error) {
+	var mask int
+	for _, slot := range recall {
+		if slot < 1 || slot > licensing.SlotVariables {
+			return "", nil, fmt.Errorf("no signature slot %d", slot)
+		}
+		mask |= 1 << slot
 	}
-	k := fmt.Sprint(recall)
-	if q, ok := deviceByLicenseKeyRecall.Load(k); ok {
-		return q.(string)
-	}
-	q := buildDeviceByLicenseKey(recall)
-	deviceByLicenseKeyRecall.Store(k, q)
-	return q
+	q := deviceByLicenseKeyTexts[mask]
+	return q.text, q.slots, nil
 }
 
-var (
-	deviceByLicenseKeyPlain  = buildDeviceByLicenseKey(nil)
-	deviceByLicenseKeyRecall sync.Map // fmt.Sprint(slots) → query text
-)
+type slotsQuery struct {
+	text  string
+	slots []int
+}
 
-func buildDeviceByLicenseKey(recall []int) string {
-	var cols, joins strings.Builder
-	for i, slot := range recall { // slots are the package's constants, never input
-		fmt.Fprintf(&cols, ", s%d.digest, s%d.signature", i, i)
-		fmt.Fprintf(&joins, "\n\tLEFT JOIN device_signatures s%d ON s%d.device_id = d.id AND s%d.slot = %d", i, i, i, slot)
-	}
-	return `SELECT ` + licenseCols + `, ` + qualified("d", deviceCols) + `,
+// deviceByLicenseKeyTexts holds the query for every set of slots (a bit per slot),
+// made once: a fixed set of texts, as the statement cache expects.
+var deviceByLicenseKeyTexts = func() (qs [2 << licensing.SlotVariables]slotsQuery) {
+	for mask := range qs {
+		var cols, joins strings.Builder
+		var slots []int
+		for slot := 1; slot <= licensing.SlotVariables; slot++ {
+			if mask&(1<<slot) == 0 {
+				continue
+			}
+			slots = append(slots, slot)
+			fmt.Fprintf(&cols, ", s%d.digest, s%d.signature", slot, slot)
+			fmt.Fprintf(&joins, "\n\tLEFT JOIN device_signatures s%d ON s%d.device_id = d.id AND s%d.slot = %d", slot, slot, slot, slot)
+		}
+		qs[mask] = slotsQuery{slots: slots, text: `SELECT ` + licenseCols + `, ` + qualified("d", deviceCols) + `,
 	(SELECT k.revoked FROM api_keys k WHERE k.id = $1 AND k.company_id = $2)` + cols.String() + `
 	FROM licenses l JOIN devices d ON d.license_id = l.id AND d.hardware_id = $3` + joins.String() + `
-	WHERE l.company_id = $2 AND l.license_key = $4 AND l.product_id = $5`
-}
+	WHERE l.company_id = $2 AND l.license_key = $4 AND l.product_id = $5`}
+	}
+	return qs
+}()
 
 // qualified prefixes each of a comma-separated column list with table alias t.
 func qualified(t, cols string) string {
@@ -118,22 +127,26 @@ func (t *Tx) DeviceByHardwareID(ctx context.Context, licenseID int64, hardwareID
 // DeviceByLicenseKey is the License API's hottest read as one statement (one snapshot,
 // no transaction needed): see licensing.Tx.
 func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQuery) (licensing.LicenseDevice, error) {
+	text, slots, err := deviceByLicenseKeySQL(q.Recall)
+	if err != nil {
+		return licensing.LicenseDevice{}, err
+	}
 	var ds deviceScan
 	var revoked sql.NullBool
 	dest := append(ds.dest(), &revoked)
-	sigs := make([]licensing.DeviceSignature, len(q.Recall))
-	sigText := make([]sql.NullString, len(q.Recall))
-	for i := range q.Recall {
-		dest = append(dest, &sigs[i].Digest, &sigText[i])
+	digests := make([][]byte, len(slots))
+	sigs := make([]sql.NullString, len(slots))
+	for i := range slots {
+		dest = append(dest, &digests[i], &sigs[i])
 	}
-	l, err := scanLicense(t.Q.QueryRowContext(ctx, deviceByLicenseKeySQL(q.Recall), q.APIKeyID, q.CompanyID, q.HardwareID, q.LicenseKey, q.ProductID), dest...)
+	l, err := scanLicense(t.Q.QueryRowContext(ctx, text, q.APIKeyID, q.CompanyID, q.HardwareID, q.LicenseKey, q.ProductID), dest...)
 	if err != nil {
 		return licensing.LicenseDevice{}, err
 	}
 	ld := licensing.LicenseDevice{License: l, Device: ds.device(), APIKeyFound: revoked.Valid, APIKeyRevoked: revoked.Bool}
-	for i, slot := range q.Recall {
-		if sigText[i].Valid {
-			ld.Signatures = append(ld.Signatures, licensing.DeviceSignature{DeviceID: ld.Device.ID, Slot: slot, Digest: sigs[i].Digest, Signature: sigText[i].String})
+	for i, slot := range slots {
+		if sigs[i].Valid {
+			ld.Signatures = append(ld.Signatures, licensing.DeviceSignature{DeviceID: ld.Device.ID, Slot: slot, Digest: digests[i], Signature: sigs[i].String})
 		}
 	}
 	return ld, nil

@@ -326,8 +326,9 @@ func testDeviceByLicenseKey(t *testing.T, e *env) {
 		}
 	}
 
-	// Remembered signatures asked for come along, of the asked slots only, in the
-	// order asked, whichever slots the device has; another device's never do.
+	// Remembered signatures asked for come along, of the asked slots only, in slot
+	// order, whichever slots the device has; another device's never do; a slot that
+	// does not exist is an error.
 	sig := func(dev int64, slot int) licensing.DeviceSignature {
 		return licensing.DeviceSignature{DeviceID: dev, Slot: slot, Digest: []byte{byte(dev), byte(slot), 0xff, 0}, Signature: fmt.Sprintf("sig-%d-%d", dev, slot)}
 	}
@@ -341,7 +342,8 @@ func testDeviceByLicenseKey(t *testing.T, e *env) {
 		{nil, nil},
 		{[]int{2}, nil},
 		{[]int{1, 2}, []licensing.DeviceSignature{sig(a.Device.ID, 1)}},
-		{[]int{3, 1}, []licensing.DeviceSignature{sig(a.Device.ID, 3), sig(a.Device.ID, 1)}},
+		{[]int{3, 1}, []licensing.DeviceSignature{sig(a.Device.ID, 1), sig(a.Device.ID, 3)}},
+		{[]int{1, 2, 3, 4}, []licensing.DeviceSignature{sig(a.Device.ID, 1), sig(a.Device.ID, 3)}},
 		{[]int{4}, nil},
 	} {
 		q := q
@@ -354,6 +356,13 @@ func testDeviceByLicenseKey(t *testing.T, e *env) {
 		equal(t, fmt.Sprintf("recall %v: device", tc.recall), ld.Device, e.getDevice(a.Company.ID, a.Device.ID))
 		if !ld.APIKeyFound || ld.APIKeyRevoked {
 			t.Errorf("recall %v: key found %v revoked %v", tc.recall, ld.APIKeyFound, ld.APIKeyRevoked)
+		}
+	}
+	for _, bad := range [][]int{{0}, {1, licensing.SlotVariables + 1}} {
+		q := q
+		q.Recall = bad
+		if _, err := get(q); err == nil {
+			t.Errorf("recall %v: no error", bad)
 		}
 	}
 	q.CompanyID, q.Recall = b.Company.ID, []int{2}
