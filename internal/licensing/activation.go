@@ -117,7 +117,7 @@ func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateReq
 			}
 		}
 		if len(req.Variables) > 0 {
-			if _, err := s.storeVariables(ctx, tx, d.ID, req.Variables); err != nil {
+			if _, _, err := s.storeVariables(ctx, tx, d.ID, req.Variables); err != nil {
 				return err
 			}
 		}
@@ -158,7 +158,7 @@ func (s *Service) Deactivate(ctx context.Context, companyID int64, id Identity, 
 			return err
 		}
 		if len(vars) > 0 {
-			if _, err := s.storeVariables(ctx, tx, d.ID, vars); err != nil {
+			if _, _, err := s.storeVariables(ctx, tx, d.ID, vars); err != nil {
 				return err
 			}
 		}

@@ -1,4 +1,4 @@
 package licensing
 
-// RecallWindow is recallWindow, for the tests of the recall folding.
-const RecallWindow = recallWindow
+// SwitchWindow is switchWindow, for the tests of the adaptive paths.
+const SwitchWindow = switchWindow

@@ -3,7 +3,6 @@ package licensing
 import (
 	"context"
 	"slices"
-	"sync/atomic"
 )
 
 // WithSignatureRecall marks a request that will sign answers of these kinds (Slot…)
@@ -35,26 +34,11 @@ func recallBoxOf(ctx context.Context) *recallBox {
 	return b
 }
 
-// recallWindow is how many marked device reads the folding decision looks back on.
-const recallWindow = 1024
-
-// recallFolding decides whether device reads fetch remembered signatures: they do
-// while, over the last window of device reads of requests that sign, at least a
-// quarter of those requests went on to recall one. A folded recall costs a read a few
-// index probes and columns; a separate recall costs a whole statement.
-type recallFolding struct {
-	reads   atomic.Int64
-	recalls atomic.Int64
-	on      atomic.Bool
-}
-
-// read counts a device read of a request that signs and says whether to fold.
-func (f *recallFolding) read() bool {
-	if n := f.reads.Add(1); n%recallWindow == 0 {
-		f.on.Store(f.recalls.Swap(0)*4 >= recallWindow)
-	}
-	return f.on.Load()
-}
+// newRecallFolding decides whether device reads fetch remembered signatures: they do
+// while at least a quarter of the requests that sign went on to recall one (events:
+// device reads of requests that sign; hits: their recalls). A folded recall costs a
+// read a few index probes and columns; a separate recall costs a whole statement.
+func newRecallFolding() *adaptiveSwitch { return &adaptiveSwitch{num: 1, den: 4} }
 
 // recallSlots are the slots a device read of this request should fetch (nil: none).
 // The request's first device read decides, and counts.
@@ -64,7 +48,7 @@ func (s *Service) recallSlots(ctx context.Context) []int {
 		return nil
 	}
 	if !b.read {
-		b.read, b.fold = true, s.folding.read()
+		b.read, b.fold = true, s.folding.event()
 	}
 	if b.fold {
 		return b.slots
@@ -88,7 +72,7 @@ func (s *Service) recalledWithRead(ctx context.Context, deviceID int64, slot int
 	}
 	if b.read && !b.recalled {
 		b.recalled = true
-		s.folding.recalls.Add(1)
+		s.folding.hit()
 	}
 	if !b.filled || b.device != deviceID || !slices.Contains(b.slots, slot) {
 		return nil, false

@@ -71,7 +71,7 @@ func TestSignatureRecallFolding(t *testing.T) {
 	if n := request(t, true); n != 4 {
 		t.Fatalf("cold: %d one-statement reads, want 4", n)
 	}
-	for range licensing.RecallWindow {
+	for range licensing.SwitchWindow {
 		request(t, true)
 	}
 	// Folded: the check's read brings its device's signatures; another device's are
@@ -89,7 +89,7 @@ func TestSignatureRecallFolding(t *testing.T) {
 		t.Fatalf("recall of another slot: %+v after %d reads", got, st.singles.Load()-before)
 	}
 	// A window of checks that recall nothing turns it off.
-	for range licensing.RecallWindow {
+	for range licensing.SwitchWindow {
 		request(t, false)
 	}
 	if n := request(t, true); n != 4 {

@@ -25,9 +25,10 @@ type Service struct {
 	apiKeys    *lru.Cache[string, cachedAPIKey] // License API keys found, by key (see WithAPIKey)
 	stamps     *checkStamps                     // nil: last-check stamps are written at once
 	stampEvery time.Duration
-	memo       *signatureMemo // remembered signatures waiting for the write-behind flush
-	folding    recallFolding  // whether device reads fetch remembered signatures
-	secrets    *secrets.Box   // nil: secrets stored as plaintext
+	memo       *signatureMemo  // remembered signatures waiting for the write-behind flush
+	folding    *adaptiveSwitch // whether device reads fetch remembered signatures
+	writeFirst *adaptiveSwitch // whether track goes straight to its write transaction
+	secrets    *secrets.Box    // nil: secrets stored as plaintext
 }
 
 // Option configures a Service.
@@ -44,7 +45,8 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 
 // NewService returns a Service on store.
 func NewService(store Store, opts ...Option) *Service {
-	s := &Service{raw: store, now: time.Now, limits: DefaultLimits, log: slog.Default(), cache: newImmutable(), apiKeys: newAPIKeyCache(), memo: newSignatureMemo()}
+	s := &Service{raw: store, now: time.Now, limits: DefaultLimits, log: slog.Default(), cache: newImmutable(), apiKeys: newAPIKeyCache(), memo: newSignatureMemo(),
+		folding: newRecallFolding(), writeFirst: newTrackWriteFirst()}
 	s.store = serviceStore{store, s}
 	for _, o := range opts {
 		o(s)

@@ -54,16 +54,39 @@ func (s *Service) Track(ctx context.Context, companyID int64, id Identity, vars 
 	return TrackResult{out, changed}, err
 }
 
+// newTrackWriteFirst decides whether track goes straight to its write transaction: it
+// does while at least three quarters of tracks changed a value (events: tracks; hits:
+// tracks that wrote). Heartbeats mostly re-send unchanged values, which a read
+// transaction answers without the writer; where values keep changing, that read is
+// only repeated by the write.
+func newTrackWriteFirst() *adaptiveSwitch { return &adaptiveSwitch{num: 3, den: 4} }
+
 func (s *Service) track(ctx context.Context, companyID int64, id Identity, vars []VarInput) ([]Variable, bool, error) {
 	if err := s.ValidateVariables(vars); err != nil {
 		return nil, false, err
 	}
 	var out []Variable
 	var changed bool
+	if s.writeFirst.event() {
+		err := s.store.Write(ctx, func(tx Tx) error {
+			_, d, err := s.lockedDevice(ctx, tx, companyID, id)
+			if err != nil {
+				return err
+			}
+			out, changed, err = s.storeVariables(ctx, tx, d.ID, vars)
+			return err
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		if changed {
+			s.writeFirst.hit()
+		}
+		return out, changed, nil
+	}
 	var licenseID, deviceID int64
-	// Heartbeats mostly re-send unchanged values: answer those from a read transaction.
-	// Changes are written in a short write transaction that re-checks only the state of
-	// the license and device found here.
+	// Answer unchanged values from a read transaction. Changes are written in a short
+	// write transaction that re-checks only the state of the license and device found here.
 	err := s.store.Read(ctx, func(tx Tx) error {
 		r, d, err := s.deviceScoped(ctx, tx, companyID, id)
 		if err != nil {
@@ -77,29 +100,35 @@ func (s *Service) track(ctx context.Context, companyID int64, id Identity, vars 
 		out, changed = mergeVariables(d.ID, existing, vars, s.Now())
 		return nil
 	})
-	if err != nil || !changed {
-		return out, false, err
+	if err != nil {
+		return nil, false, err
+	} else if !changed {
+		return out, false, nil
 	}
+	s.writeFirst.hit()
 	err = s.store.Write(ctx, func(tx Tx) error {
 		if _, _, err := s.relock(ctx, tx, companyID, licenseID, deviceID); err != nil {
 			return err
 		}
-		out, err = s.storeVariables(ctx, tx, deviceID, vars)
+		out, _, err = s.storeVariables(ctx, tx, deviceID, vars)
 		return err
 	})
-	return out, true, err
+	if err != nil {
+		return nil, false, err
+	}
+	return out, true, nil
 }
 
 // storeVariables writes vars to a device inside a write transaction and returns them,
-// as stored, in the order sent.
-func (s *Service) storeVariables(ctx context.Context, tx Tx, deviceID int64, vars []VarInput) ([]Variable, error) {
+// as stored, in the order sent, and whether anything was written.
+func (s *Service) storeVariables(ctx context.Context, tx Tx, deviceID int64, vars []VarInput) ([]Variable, bool, error) {
 	existing, err := tx.Variables(ctx, deviceID)
 	if err != nil {
-		return nil, fmt.Errorf("variables: %w", err)
+		return nil, false, fmt.Errorf("variables: %w", err)
 	}
 	out, changed := mergeVariables(deviceID, existing, vars, s.Now())
 	if !changed {
-		return out, nil
+		return out, false, nil
 	}
 	names := make(map[string]bool, len(existing))
 	for _, v := range existing {
@@ -116,10 +145,10 @@ func (s *Service) storeVariables(ctx context.Context, tx Tx, deviceID int64, var
 		}
 	}
 	if len(existing)+added > s.limits.MaxVariablesPerDevice {
-		return nil, FieldError("variables", "a device may hold at most %d variables", s.limits.MaxVariablesPerDevice)
+		return nil, false, FieldError("variables", "a device may hold at most %d variables", s.limits.MaxVariablesPerDevice)
 	}
 	if err := tx.UpsertVariables(ctx, deviceID, writes); err != nil {
-		return nil, fmt.Errorf("upsert variables: %w", err)
+		return nil, false, fmt.Errorf("upsert variables: %w", err)
 	}
 	byName := make(map[string]Variable, len(writes))
 	for _, w := range writes {
@@ -130,7 +159,7 @@ func (s *Service) storeVariables(ctx context.Context, tx Tx, deviceID int64, var
 			out[i] = w
 		}
 	}
-	return out, nil
+	return out, true, nil
 }
 
 // mergeVariables returns, in request order (a repeated name once, at its first place

@@ -1,0 +1,114 @@
+package licensing_test
+
+import (
+	"context"
+	"reflect"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/licensor/licensor/internal/licensing"
+)
+
+// txStore counts read and write transactions.
+type txStore struct {
+	licensing.Store
+	reads, writes atomic.Int64
+}
+
+func (s *txStore) Read(ctx context.Context, fn func(licensing.Tx) error) error {
+	s.reads.Add(1)
+	return s.Store.Read(ctx, fn)
+}
+
+func (s *txStore) Write(ctx context.Context, fn func(licensing.Tx) error) error {
+	s.writes.Add(1)
+	return s.Store.Write(ctx, fn)
+}
+
+// TestTrackWriteFirstMatchesReadFirst: once most tracks change a value, track goes
+// straight to its write transaction. It must answer as the read-first path does: the
+// same variables, the same errors in the same order, nothing written for an unchanged
+// or refused track; and it must turn itself off once tracks stop changing.
+func TestTrackWriteFirstMatchesReadFirst(t *testing.T) {
+	e := newEnv(t)
+	p := e.product(licensing.AuthLicenseKey)
+	l := e.keyLicense(p.ShortCode, "T-1", 10)
+	id := func(hw string) licensing.Identity { return keyID(p.ShortCode, "T-1", hw) }
+	for _, hw := range []string{"hw-w", "hw-ok", "hw-off"} {
+		e.activate(id(hw))
+	}
+	e.deactivate(id("hw-off"))
+	e.blacklist(e.activate(id("hw-bl")).Device.ID)
+	limits := licensing.Limits{MaxVariablesPerDevice: 3}
+	st := &txStore{Store: e.svc.Store()}
+	warm := licensing.NewService(st, licensing.WithClock(e.clock.Now), licensing.WithLimits(limits))
+	vars := func(kv ...string) []licensing.VarInput {
+		var vs []licensing.VarInput
+		for i := 0; i < len(kv); i += 2 {
+			vs = append(vs, licensing.VarInput{Name: kv[i], Value: kv[i+1]})
+		}
+		return vs
+	}
+	for i := range licensing.SwitchWindow + 1 {
+		if _, err := warm.Track(e.ctx, e.cid, id("hw-w"), vars("n", strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Write-first: one write transaction, no read; what it answers is what is stored.
+	reads, writes := st.reads.Load(), st.writes.Load()
+	got, err := warm.Track(e.ctx, e.cid, id("hw-ok"), vars("a", "1", "b", "x"))
+	if err != nil || !got.Changed || st.reads.Load() != reads || st.writes.Load() != writes+1 {
+		t.Fatalf("write-first track: %+v %v; %d reads, %d writes", got, err, st.reads.Load()-reads, st.writes.Load()-writes)
+	}
+	cold := func() *licensing.Service {
+		return licensing.NewService(e.svc.Store(), licensing.WithClock(e.clock.Now), licensing.WithLimits(limits))
+	}
+	again, err := cold().Track(e.ctx, e.cid, id("hw-ok"), vars("a", "1", "b", "x"))
+	if err != nil || again.Changed || !reflect.DeepEqual(again.Variables, got.Variables) {
+		t.Fatalf("read-first after write-first: %+v %v, want unchanged %+v", again, err, got.Variables)
+	}
+
+	e.clock.Advance(time.Second)
+	cases := []struct {
+		name string
+		id   licensing.Identity
+		vars []licensing.VarInput
+	}{
+		{"unchanged", id("hw-ok"), vars("b", "x", "a", "1")},
+		{"too many variables", id("hw-ok"), vars("c", "1", "d", "2")},
+		{"deactivated device", id("hw-off"), vars("a", "1")},
+		{"blacklisted device", id("hw-bl"), vars("a", "1")},
+		{"unknown device", id("hw-none"), vars("a", "1")},
+		{"unknown key", keyID(p.ShortCode, "T-2", "hw-ok"), vars("a", "1")},
+		{"no key", keyID(p.ShortCode, "", "hw-ok"), vars("a", "1")},
+		{"unknown product", keyID("nope", "T-1", "hw-ok"), vars("a", "1")},
+	}
+	compare := func(t *testing.T, prefix string) {
+		for _, tc := range cases {
+			want, wantErr := cold().Track(e.ctx, e.cid, tc.id, tc.vars)
+			got, gotErr := warm.Track(e.ctx, e.cid, tc.id, tc.vars)
+			if licensing.ErrorCode(gotErr) != licensing.ErrorCode(wantErr) || (gotErr == nil) != (wantErr == nil) {
+				t.Errorf("%s%s: write-first %v, read-first %v", prefix, tc.name, gotErr, wantErr)
+			} else if !reflect.DeepEqual(got, want) || got.Changed {
+				t.Errorf("%s%s: write-first %+v\nread-first %+v", prefix, tc.name, got, want)
+			}
+		}
+	}
+	compare(t, "")
+	e.disable(l.ID)
+	compare(t, "disabled license: ")
+
+	// A window of tracks that change nothing (here: refused) turns it off: the next
+	// track is read first.
+	for range licensing.SwitchWindow {
+		warm.Track(e.ctx, e.cid, id("hw-w"), vars("n", "steady"))
+	}
+	reads, writes = st.reads.Load(), st.writes.Load()
+	if _, err := warm.Track(e.ctx, e.cid, id("hw-ok"), vars("a", "1")); licensing.ErrorCode(err) != licensing.ELicenseNotEnabled ||
+		st.reads.Load() != reads+1 || st.writes.Load() != writes {
+		t.Fatalf("after unchanged tracks: %v; %d reads, %d writes", err, st.reads.Load()-reads, st.writes.Load()-writes)
+	}
+}
