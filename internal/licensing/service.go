@@ -250,25 +250,32 @@ func (s *Service) quickDevice(ctx context.Context, companyID int64, id Identity)
 // answer (anything else, a license or device not found), and the caller takes the
 // step-by-step path, which also finds the documented error for a miss.
 func (s *Service) keyedDevice(ctx context.Context, tx Tx, companyID int64, id Identity, g guard) (r resolved, d Device, ok bool, err error) {
+	r, ld, ok, err := s.keyedRead(ctx, tx, companyID, id, g, false)
+	return r, ld.Device, ok, err
+}
+
+// keyedRead is keyedDevice, also reading the device's variables when vars is set
+// (ld.Variables, in the same statement). ld.Device is set only when err is nil.
+func (s *Service) keyedRead(ctx context.Context, tx Tx, companyID int64, id Identity, g guard, vars bool) (r resolved, ld LicenseDevice, ok bool, err error) {
 	p, cached := s.cache.products.Get(productKey{companyID, id.Product})
 	if !cached || p.AuthorizationMethod != AuthLicenseKey || id.LicenseKey == "" {
-		return r, d, false, nil
+		return r, ld, false, nil
 	}
 	recall := s.recallSlots(ctx)
-	ld, err := tx.DeviceByLicenseKey(ctx, LicenseDeviceQuery{APIKeyID: g.id, CompanyID: companyID,
-		ProductID: p.ID, LicenseKey: id.LicenseKey, HardwareID: id.HardwareID, Recall: recall})
+	ld, err = tx.DeviceByLicenseKey(ctx, LicenseDeviceQuery{APIKeyID: g.id, CompanyID: companyID,
+		ProductID: p.ID, LicenseKey: id.LicenseKey, HardwareID: id.HardwareID, Recall: recall, Variables: vars})
 	if errors.Is(err, ErrNoRows) {
-		return r, d, false, nil
+		return r, LicenseDevice{}, false, nil
 	} else if err != nil {
-		return r, d, true, fmt.Errorf("device by license key: %w", err)
+		return r, LicenseDevice{}, true, fmt.Errorf("device by license key: %w", err)
 	}
 	if g.id != 0 {
 		if err := s.apiKeyVerdict(g, ld.APIKeyFound, ld.APIKeyRevoked); err != nil {
-			return r, d, true, err
+			return r, LicenseDevice{}, true, err
 		}
 	}
 	if id.LicenseID != 0 && ld.License.ID != id.LicenseID {
-		return r, d, false, nil
+		return r, LicenseDevice{}, false, nil
 	}
 	if recall != nil {
 		recallFound(ctx, ld.Device.ID, ld.Signatures)
@@ -276,9 +283,37 @@ func (s *Service) keyedDevice(ctx context.Context, tx Tx, companyID int64, id Id
 	r = resolved{Product: p, License: ld.License}
 	// The documented order: license state before device state (as deviceScopedLock).
 	if err := licenseUsable(ld.License); err != nil {
-		return r, d, true, err
+		return r, LicenseDevice{}, true, err
 	}
-	return r, ld.Device, true, deviceUsable(ld.Device)
+	if err := deviceUsable(ld.Device); err != nil {
+		return r, LicenseDevice{}, true, err
+	}
+	return r, ld, true, nil
+}
+
+// deviceVariables is deviceScoped plus the device's variables (ordered by id), from
+// one statement outside any transaction where keyedRead can answer, else from a read
+// transaction.
+func (s *Service) deviceVariables(ctx context.Context, companyID int64, id Identity) (r resolved, d Device, vars []Variable, err error) {
+	var ld LicenseDevice
+	var ok bool
+	err = s.store.ReadSingle(ctx, func(tx Tx) (err error) {
+		r, ld, ok, err = s.keyedRead(ctx, tx, companyID, id, pendingAPIKey(ctx), true)
+		return err
+	})
+	if ok {
+		return r, ld.Device, ld.Variables, err
+	}
+	err = s.store.Read(ctx, func(tx Tx) error {
+		if r, d, err = s.deviceScoped(ctx, tx, companyID, id); err != nil {
+			return err
+		}
+		if vars, err = tx.Variables(ctx, d.ID); err != nil {
+			return fmt.Errorf("variables: %w", err)
+		}
+		return nil
+	})
+	return r, d, vars, err
 }
 
 // relock re-checks, under the license lock, a license and device that deviceScoped

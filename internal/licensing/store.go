@@ -154,6 +154,9 @@ type LicenseDeviceQuery struct {
 	// Recall asks for the device's remembered signatures of these kinds (Slot…) in the
 	// same statement.
 	Recall []int
+	// Variables asks for the device's variables (as Tx.Variables returns them) in the
+	// same statement.
+	Variables bool
 }
 
 // LicenseDevice is what DeviceByLicenseKey found.
@@ -163,4 +166,5 @@ type LicenseDevice struct {
 	APIKeyFound   bool // the API key exists in the company (false when none was asked for)
 	APIKeyRevoked bool
 	Signatures    []DeviceSignature // of the slots asked for in Recall that have one, in slot order
+	Variables     []Variable        // when asked for: the device's variables, ordered by id
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/licensor/licensor/internal/licensing"
 )
 
-// txStore counts read and write transactions.
+// txStore counts reads (transactions and single statements) and write transactions.
 type txStore struct {
 	licensing.Store
 	reads, writes atomic.Int64
@@ -20,6 +20,11 @@ type txStore struct {
 func (s *txStore) Read(ctx context.Context, fn func(licensing.Tx) error) error {
 	s.reads.Add(1)
 	return s.Store.Read(ctx, fn)
+}
+
+func (s *txStore) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) error {
+	s.reads.Add(1)
+	return s.Store.ReadSingle(ctx, fn)
 }
 
 func (s *txStore) Write(ctx context.Context, fn func(licensing.Tx) error) error {

@@ -84,25 +84,15 @@ func (s *Service) track(ctx context.Context, companyID int64, id Identity, vars 
 		}
 		return out, changed, nil
 	}
-	var licenseID, deviceID int64
-	// Answer unchanged values from a read transaction. Changes are written in a short
-	// write transaction that re-checks only the state of the license and device found here.
-	err := s.store.Read(ctx, func(tx Tx) error {
-		r, d, err := s.deviceScoped(ctx, tx, companyID, id)
-		if err != nil {
-			return err
-		}
-		licenseID, deviceID = r.License.ID, d.ID
-		existing, err := tx.Variables(ctx, d.ID)
-		if err != nil {
-			return fmt.Errorf("variables: %w", err)
-		}
-		out, changed = mergeVariables(d.ID, existing, vars, s.Now())
-		return nil
-	})
+	// Answer unchanged values from a read (one statement where it can be). Changes are
+	// written in a short write transaction that re-checks only the state of the
+	// license and device found here.
+	r, d, existing, err := s.deviceVariables(ctx, companyID, id)
 	if err != nil {
 		return nil, false, err
-	} else if !changed {
+	}
+	licenseID, deviceID := r.License.ID, d.ID
+	if out, changed = mergeVariables(d.ID, existing, vars, s.Now()); !changed {
 		return out, false, nil
 	}
 	s.writeFirst.hit()
@@ -195,17 +185,9 @@ func mergeVariables(deviceID int64, existing []Variable, vars []VarInput, now ti
 
 // GetVariables returns every variable of the identity's active device, ordered by id.
 func (s *Service) GetVariables(ctx context.Context, companyID int64, id Identity) ([]Variable, error) {
-	var out []Variable
-	err := s.store.Read(ctx, func(tx Tx) error {
-		_, d, err := s.deviceScoped(ctx, tx, companyID, id)
-		if err != nil {
-			return err
-		}
-		out, err = tx.Variables(ctx, d.ID)
-		if err != nil {
-			return fmt.Errorf("variables: %w", err)
-		}
-		return nil
-	})
-	return out, err
+	_, _, vars, err := s.deviceVariables(ctx, companyID, id)
+	if err != nil {
+		return nil, err
+	}
+	return vars, nil
 }

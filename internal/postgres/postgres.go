@@ -35,6 +35,8 @@ var dialect = sqlstore.Dialect{
 		var pe *pgconn.PgError
 		return errors.As(err, &pe) && pe.Code == "23505" // unique_violation
 	},
+	VariablesJSON: `(SELECT COALESCE(json_agg(json_build_object('i', v.id, 'n', v.name, 'v', v.value, 'c', v.created_at) ORDER BY v.id), '[]')
+	FROM device_variables v WHERE v.device_id = d.id)`,
 }
 
 // Store is a licensing.Store on PostgreSQL.

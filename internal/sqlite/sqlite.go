@@ -52,10 +52,14 @@ type Store struct {
 	g    *sqlstore.GroupCommit // runs every Write on w
 }
 
-var dialect = sqlstore.Dialect{IsDuplicate: func(err error) bool {
-	var e *sqlite3.Error
-	return errors.As(err, &e) && e.ExtendedCode() == sqlite3.CONSTRAINT_UNIQUE
-}}
+var dialect = sqlstore.Dialect{
+	IsDuplicate: func(err error) bool {
+		var e *sqlite3.Error
+		return errors.As(err, &e) && e.ExtendedCode() == sqlite3.CONSTRAINT_UNIQUE
+	},
+	VariablesJSON: `(SELECT json_group_array(json_object('i', v.id, 'n', v.name, 'v', v.value, 'c', v.created_at) ORDER BY v.id)
+	FROM device_variables v WHERE v.device_id = d.id)`,
+}
 
 // Open opens (creating if needed) the database at path and applies migrations.
 func Open(ctx context.Context, path string, o Options) (*Store, error) {

@@ -3,8 +3,10 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/licensor/licensor/internal/licensing"
@@ -13,10 +15,10 @@ import (
 const deviceCols = `id, company_id, license_id, license_user_id, hardware_id, active, blacklisted, os_ver, hostname, ip, external_ip,
 	mac_address, app_ver, sdk_ver, is_vm, vm_info, time_activated, time_deactivated, last_check, created_at, updated_at`
 
-// deviceByLicenseKeySQL reads a license (l), its device (d), an API key's revocation
-// and, for each slot in recall (licensing.Slot…), the device's remembered signature of
-// that kind, in slot order.
-func deviceByLicenseKeySQL(recall []int) (string, []int, error) {
+// deviceByLicenseKeySQL reads a license (l), its device (d), an API key's revocation,
+// for each slot in recall (licensing.Slot…) the device's remembered signature of that
+// kind, in slot order, and, with vars, the device's variables as JSON (d.VariablesJSON).
+func deviceByLicenseKeySQL(d Dialect, recall []int, vars bool) (string, []int, error) {
 	var mask int
 	for _, slot := range recall {
 		if slot < 1 || slot > licensing.SlotVariables {
@@ -24,36 +26,58 @@ func deviceByLicenseKeySQL(recall []int) (string, []int, error) {
 		}
 		mask |= 1 << slot
 	}
-	q := deviceByLicenseKeyTexts[mask]
-	return q.text, q.slots, nil
-}
-
-type slotsQuery struct {
-	text  string
-	slots []int
+	if !vars {
+		return deviceByLicenseKeyTexts[mask], slotsOf(mask), nil
+	}
+	k := varsQueryKey{d.VariablesJSON, mask}
+	if q, ok := deviceByLicenseKeyVars.Load(k); ok {
+		return q.(string), slotsOf(mask), nil
+	}
+	q := deviceByLicenseKeyText(mask, ", "+d.VariablesJSON)
+	deviceByLicenseKeyVars.Store(k, q)
+	return q, slotsOf(mask), nil
 }
 
 // deviceByLicenseKeyTexts holds the query for every set of slots (a bit per slot),
-// made once: a fixed set of texts, as the statement cache expects.
-var deviceByLicenseKeyTexts = func() (qs [2 << licensing.SlotVariables]slotsQuery) {
-	for mask := range qs {
-		var cols, joins strings.Builder
-		var slots []int
-		for slot := 1; slot <= licensing.SlotVariables; slot++ {
-			if mask&(1<<slot) == 0 {
-				continue
-			}
-			slots = append(slots, slot)
-			fmt.Fprintf(&cols, ", s%d.digest, s%d.signature", slot, slot)
-			fmt.Fprintf(&joins, "\n\tLEFT JOIN device_signatures s%d ON s%d.device_id = d.id AND s%d.slot = %d", slot, slot, slot, slot)
+// without variables; deviceByLicenseKeyVars those with a dialect's variables, made on
+// first use. A fixed set of texts, as the statement cache expects.
+var (
+	deviceByLicenseKeyTexts = func() (qs [2 << licensing.SlotVariables]string) {
+		for mask := range qs {
+			qs[mask] = deviceByLicenseKeyText(mask, "")
 		}
-		qs[mask] = slotsQuery{slots: slots, text: `SELECT ` + licenseCols + `, ` + qualified("d", deviceCols) + `,
-	(SELECT k.revoked FROM api_keys k WHERE k.id = $1 AND k.company_id = $2)` + cols.String() + `
-	FROM licenses l JOIN devices d ON d.license_id = l.id AND d.hardware_id = $3` + joins.String() + `
-	WHERE l.company_id = $2 AND l.license_key = $4 AND l.product_id = $5`}
+		return qs
+	}()
+	deviceByLicenseKeyVars sync.Map // varsQueryKey → query text
+)
+
+type varsQueryKey struct {
+	variablesJSON string
+	mask          int
+}
+
+// slotsOf lists the slots of mask in order.
+func slotsOf(mask int) []int {
+	var slots []int
+	for slot := 1; slot <= licensing.SlotVariables; slot++ {
+		if mask&(1<<slot) != 0 {
+			slots = append(slots, slot)
+		}
 	}
-	return qs
-}()
+	return slots
+}
+
+func deviceByLicenseKeyText(mask int, extra string) string {
+	var cols, joins strings.Builder
+	for _, slot := range slotsOf(mask) {
+		fmt.Fprintf(&cols, ", s%d.digest, s%d.signature", slot, slot)
+		fmt.Fprintf(&joins, "\n\tLEFT JOIN device_signatures s%d ON s%d.device_id = d.id AND s%d.slot = %d", slot, slot, slot, slot)
+	}
+	return `SELECT ` + licenseCols + `, ` + qualified("d", deviceCols) + `,
+	(SELECT k.revoked FROM api_keys k WHERE k.id = $1 AND k.company_id = $2)` + cols.String() + extra + `
+	FROM licenses l JOIN devices d ON d.license_id = l.id AND d.hardware_id = $3` + joins.String() + `
+	WHERE l.company_id = $2 AND l.license_key = $4 AND l.product_id = $5`
+}
 
 // qualified prefixes each of a comma-separated column list with table alias t.
 func qualified(t, cols string) string {
@@ -127,7 +151,7 @@ func (t *Tx) DeviceByHardwareID(ctx context.Context, licenseID int64, hardwareID
 // DeviceByLicenseKey is the License API's hottest read as one statement (one snapshot,
 // no transaction needed): see licensing.Tx.
 func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQuery) (licensing.LicenseDevice, error) {
-	text, slots, err := deviceByLicenseKeySQL(q.Recall)
+	text, slots, err := deviceByLicenseKeySQL(t.D, q.Recall, q.Variables)
 	if err != nil {
 		return licensing.LicenseDevice{}, err
 	}
@@ -139,6 +163,10 @@ func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQu
 	for i := range slots {
 		dest = append(dest, &digests[i], &sigs[i])
 	}
+	var varsJSON []byte
+	if q.Variables {
+		dest = append(dest, &varsJSON)
+	}
 	l, err := scanLicense(t.Q.QueryRowContext(ctx, text, q.APIKeyID, q.CompanyID, q.HardwareID, q.LicenseKey, q.ProductID), dest...)
 	if err != nil {
 		return licensing.LicenseDevice{}, err
@@ -149,7 +177,33 @@ func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQu
 			ld.Signatures = append(ld.Signatures, licensing.DeviceSignature{DeviceID: ld.Device.ID, Slot: slot, Digest: digests[i], Signature: sigs[i].String})
 		}
 	}
+	if q.Variables {
+		if ld.Variables, err = variablesFromJSON(ld.Device.ID, varsJSON); err != nil {
+			return licensing.LicenseDevice{}, err
+		}
+	}
 	return ld, nil
+}
+
+// variablesFromJSON decodes a Dialect.VariablesJSON array.
+func variablesFromJSON(deviceID int64, b []byte) ([]licensing.Variable, error) {
+	var rows []struct {
+		I int64  `json:"i"`
+		N string `json:"n"`
+		V string `json:"v"`
+		C int64  `json:"c"`
+	}
+	if err := json.Unmarshal(b, &rows); err != nil {
+		return nil, fmt.Errorf("variables of device %d: %w", deviceID, err)
+	}
+	if len(rows) == 0 {
+		return nil, nil // as Variables
+	}
+	vs := make([]licensing.Variable, len(rows))
+	for i, r := range rows {
+		vs[i] = licensing.Variable{ID: r.I, DeviceID: deviceID, Name: r.N, Value: r.V, CreatedAt: fromMS(r.C)}
+	}
+	return vs, nil
 }
 
 func (t *Tx) ListDevices(ctx context.Context, companyID int64, f licensing.DeviceFilter) ([]licensing.Device, int64, error) {

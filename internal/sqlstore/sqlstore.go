@@ -23,6 +23,10 @@ type Dialect struct {
 	LockTenantsSQL string
 	// IsDuplicate reports whether err is a unique-constraint violation.
 	IsDuplicate func(error) bool
+	// VariablesJSON is a scalar subquery giving the variables of device d as a JSON
+	// array, ordered by id, of objects {"i": id, "n": name, "v": value, "c": created_at}
+	// ("[]" for none).
+	VariablesJSON string
 }
 
 // Querier is *sql.Tx or *sql.DB.

@@ -369,4 +369,43 @@ func testDeviceByLicenseKey(t *testing.T, e *env) {
 	if _, err := get(q); !errors.Is(err, licensing.ErrNoRows) {
 		t.Errorf("company b, recall: %v, want ErrNoRows", err)
 	}
+
+	// The device's variables come along as Variables reads them, whatever their text;
+	// none for a device without; not asked for, none.
+	e.write(func(tx licensing.Tx) error {
+		return tx.UpsertVariables(e.ctx, a.Device.ID, []licensing.Variable{
+			{Name: "z-first", Value: "1", CreatedAt: at(5)},
+			{Name: `quote " back \\ slash`, Value: "line\nbreak\ttab \u0001 ☃ 𝄞", CreatedAt: at(6)},
+			{Name: "empty", Value: "", CreatedAt: at(7)},
+			{Name: "a-last", Value: "9007199254740993", CreatedAt: at(8)},
+		})
+	})
+	wantVars := func(deviceID int64) (vs []licensing.Variable) {
+		e.read(func(tx licensing.Tx) (err error) { vs, err = tx.Variables(e.ctx, deviceID); return err })
+		return vs
+	}
+	for _, tc := range []struct {
+		name   string
+		q      licensing.LicenseDeviceQuery
+		device int64
+	}{
+		{"variables", licensing.LicenseDeviceQuery{CompanyID: a.Company.ID, ProductID: a.Product.ID, LicenseKey: "KEY-1", HardwareID: "hw-1", Variables: true}, a.Device.ID},
+		{"variables and recall", licensing.LicenseDeviceQuery{APIKeyID: a.APIKey.ID, CompanyID: a.Company.ID, ProductID: a.Product.ID, LicenseKey: "KEY-1", HardwareID: "hw-1", Variables: true, Recall: []int{1, 3}}, a.Device.ID},
+		{"no variables", licensing.LicenseDeviceQuery{CompanyID: b.Company.ID, ProductID: b.Product.ID, LicenseKey: "KEY-1", HardwareID: "hw-1", Variables: true}, b.Device.ID},
+	} {
+		ld, err := get(tc.q)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		want := wantVars(tc.device)
+		if tc.device == a.Device.ID && len(want) != 4 {
+			t.Fatalf("%s: %d variables stored, want 4", tc.name, len(want))
+		}
+		equal(t, tc.name, ld.Variables, want)
+		equal(t, tc.name+": device", ld.Device, e.getDevice(ld.Device.CompanyID, tc.device))
+	}
+	q = licensing.LicenseDeviceQuery{CompanyID: a.Company.ID, ProductID: a.Product.ID, LicenseKey: "KEY-1", HardwareID: "hw-1"}
+	if ld, err := get(q); err != nil || ld.Variables != nil {
+		t.Errorf("variables not asked for: %+v, %v", ld.Variables, err)
+	}
 }
