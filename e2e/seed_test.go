@@ -63,9 +63,13 @@ func TestSeedThenBenchFleet(t *testing.T) {
 	}
 	// Steady tracking writes nothing but the remembered signatures of its answers.
 	before := dbSnapshot(t, s, "device_signatures")
-	r = bench("--workload", "track-steady", "--variables", "5", "--duration", "2s", "--fail-on-error", "--json")
+	prof := filepath.Join(dir, "bench.prof")
+	r = bench("--workload", "track-steady", "--variables", "5", "--duration", "2s", "--fail-on-error", "--json", "--cpuprofile", prof)
 	if r.exit != 0 {
 		t.Fatalf("bench --fleet: exit %d\nstdout %s\nstderr %s", r.exit, r.stdout, r.stderr)
+	}
+	if b, err := os.ReadFile(prof); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b { // a gzipped pprof profile
+		t.Errorf("bench --cpuprofile: %d bytes, %v", len(b), err)
 	}
 	var rep struct {
 		Workload   string `json:"workload"`

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ const benchUsage = `usage: licensor bench --target URL[,URL…] (--management-ke
                      --public-key FILE --workload W --devices D --concurrency C --duration T
                      [--variables V] [--max-requests N] [--sample-every N] [--rate R] [--warmup T] [--seed N]
                      [--baselines [--sign-duration T]] [--server-pid PID[,PID…]] [--fail-on-error] [--json]
+                     [--cpuprofile FILE]
 
 Seeds a fresh product with D licenses through the management API, activates one
 device on each, then sends workload W from C concurrent keep-alive connections for T,
@@ -37,7 +39,8 @@ RSA-2048 signatures/s on all cores and the targets' GET /healthz req/s at C for 
 reports the workload's req/s as a multiple of each (--workload none: baselines only).
 --server-pid samples a server process on this machine (/proc): average cores used and
 peak RSS during the run. --fail-on-error exits non-zero if any request failed or any
-sampled signature did not verify.`
+sampled signature did not verify. --cpuprofile writes the load generator's own CPU
+profile of the run, warm-up included (go tool pprof): what it costs the machine it shares.`
 
 // cmdBench is the load generator: `licensor bench`.
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -71,6 +74,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var pids pidList
 	fs.Var(&pids, "server-pid", "a server process on this machine to sample (repeatable or comma-separated)")
 	failOnError := fs.Bool("fail-on-error", false, "exit non-zero if any request failed or any sampled signature did not verify")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -135,7 +139,14 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
 	res, runErr := b.Run(ctx, fleet)
+	if err := stopProfile(); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
 	if res != nil {
 		res.Baselines = bl
 		if *asJSON {
@@ -203,4 +214,24 @@ func (p *pidList) Set(v string) error {
 		*p = append(*p, pid)
 	}
 	return nil
+}
+
+// startCPUProfile starts profiling this process into path ("": nothing) and returns
+// the function that stops it and closes the file.
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }
