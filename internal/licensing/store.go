@@ -24,10 +24,6 @@ type Store interface {
 // missing row return ErrNoRows; writes rejected by a unique constraint return ErrDuplicate.
 // Every lookup that takes a companyID only ever returns rows of that company.
 type Tx interface {
-	// ExclusiveWrites reports whether a write transaction excludes every other one
-	// (SQLite's single writer): then nothing it reads can change before it ends, and it
-	// needs no row locks (LockLicense) to decide on what it read.
-	ExclusiveWrites() bool
 	// LockTenants serialises company creation (two instances initialising one empty
 	// database must not both create a first company).
 	LockTenants(ctx context.Context) error

@@ -11,18 +11,11 @@ import (
 	"github.com/licensor/licensor/internal/licensing"
 )
 
-// txStore counts reads (transactions and single statements) and write transactions;
-// with shared set, its write transactions say they do not exclude each other (as on
-// PostgreSQL), so the domain takes its row-locking path.
+// txStore counts reads (transactions and single statements) and write transactions.
 type txStore struct {
 	licensing.Store
 	reads, writes atomic.Int64
-	shared        bool
 }
-
-type sharedWrites struct{ licensing.Tx }
-
-func (sharedWrites) ExclusiveWrites() bool { return false }
 
 func (s *txStore) Read(ctx context.Context, fn func(licensing.Tx) error) error {
 	s.reads.Add(1)
@@ -36,27 +29,14 @@ func (s *txStore) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) e
 
 func (s *txStore) Write(ctx context.Context, fn func(licensing.Tx) error) error {
 	s.writes.Add(1)
-	if s.shared {
-		return s.Store.Write(ctx, func(tx licensing.Tx) error { return fn(sharedWrites{tx}) })
-	}
 	return s.Store.Write(ctx, fn)
 }
 
 // TestTrackWriteFirstMatchesReadFirst: once most tracks change a value, track goes
 // straight to its write transaction. It must answer as the read-first path does: the
 // same variables, the same errors in the same order, nothing written for an unchanged
-// or refused track; and it must turn itself off once tracks stop changing. Both where
-// write transactions exclude each other (one statement finds license, device and
-// variables) and where they do not (the license is locked first).
+// or refused track; and it must turn itself off once tracks stop changing.
 func TestTrackWriteFirstMatchesReadFirst(t *testing.T) {
-	for _, shared := range []bool{false, true} {
-		t.Run(map[bool]string{false: "exclusive writes", true: "shared writes"}[shared], func(t *testing.T) {
-			testTrackWriteFirst(t, shared)
-		})
-	}
-}
-
-func testTrackWriteFirst(t *testing.T, shared bool) {
 	e := newEnv(t)
 	p := e.product(licensing.AuthLicenseKey)
 	l := e.keyLicense(p.ShortCode, "T-1", 10)
@@ -67,7 +47,7 @@ func testTrackWriteFirst(t *testing.T, shared bool) {
 	e.deactivate(id("hw-off"))
 	e.blacklist(e.activate(id("hw-bl")).Device.ID)
 	limits := licensing.Limits{MaxVariablesPerDevice: 3}
-	st := &txStore{Store: e.svc.Store(), shared: shared}
+	st := &txStore{Store: e.svc.Store()}
 	warm := licensing.NewService(st, licensing.WithClock(e.clock.Now), licensing.WithLimits(limits))
 	vars := func(kv ...string) []licensing.VarInput {
 		var vs []licensing.VarInput

@@ -69,11 +69,11 @@ func (s *Service) track(ctx context.Context, companyID int64, id Identity, vars 
 	var changed bool
 	if s.writeFirst.event() {
 		err := s.store.Write(ctx, func(tx Tx) error {
-			d, existing, err := s.lockedVariables(ctx, tx, companyID, id)
+			_, d, err := s.lockedDevice(ctx, tx, companyID, id)
 			if err != nil {
 				return err
 			}
-			out, changed, err = s.storeMerged(ctx, tx, d.ID, existing, vars)
+			out, changed, err = s.storeVariables(ctx, tx, d.ID, vars)
 			return err
 		})
 		if err != nil {
@@ -109,26 +109,6 @@ func (s *Service) track(ctx context.Context, companyID int64, id Identity, vars 
 	return out, true, nil
 }
 
-// lockedVariables is lockedDevice plus the device's variables, for a write
-// transaction. Where it excludes every other (Tx.ExclusiveWrites), keyedRead finds
-// them in one statement: nothing it reads can change before the transaction ends.
-func (s *Service) lockedVariables(ctx context.Context, tx Tx, companyID int64, id Identity) (Device, []Variable, error) {
-	if tx.ExclusiveWrites() {
-		if _, ld, ok, err := s.keyedRead(ctx, tx, companyID, id, guard{}, true); ok {
-			return ld.Device, ld.Variables, err
-		}
-	}
-	_, d, err := s.lockedDevice(ctx, tx, companyID, id)
-	if err != nil {
-		return d, nil, err
-	}
-	vs, err := tx.Variables(ctx, d.ID)
-	if err != nil {
-		return d, nil, fmt.Errorf("variables: %w", err)
-	}
-	return d, vs, nil
-}
-
 // storeVariables writes vars to a device inside a write transaction and returns them,
 // as stored, in the order sent, and whether anything was written.
 func (s *Service) storeVariables(ctx context.Context, tx Tx, deviceID int64, vars []VarInput) ([]Variable, bool, error) {
@@ -136,12 +116,6 @@ func (s *Service) storeVariables(ctx context.Context, tx Tx, deviceID int64, var
 	if err != nil {
 		return nil, false, fmt.Errorf("variables: %w", err)
 	}
-	return s.storeMerged(ctx, tx, deviceID, existing, vars)
-}
-
-// storeMerged is storeVariables on the device's existing variables, read in the same
-// write transaction.
-func (s *Service) storeMerged(ctx context.Context, tx Tx, deviceID int64, existing []Variable, vars []VarInput) ([]Variable, bool, error) {
 	out, changed := mergeVariables(deviceID, existing, vars, s.Now())
 	if !changed {
 		return out, false, nil

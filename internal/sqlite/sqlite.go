@@ -53,7 +53,6 @@ type Store struct {
 }
 
 var dialect = sqlstore.Dialect{
-	ExclusiveWrites: true, // one writer connection, BEGIN IMMEDIATE
 	IsDuplicate: func(err error) bool {
 		var e *sqlite3.Error
 		return errors.As(err, &e) && e.ExtendedCode() == sqlite3.CONSTRAINT_UNIQUE

@@ -23,8 +23,6 @@ type Dialect struct {
 	LockTenantsSQL string
 	// IsDuplicate reports whether err is a unique-constraint violation.
 	IsDuplicate func(error) bool
-	// ExclusiveWrites: a write transaction excludes every other (SQLite).
-	ExclusiveWrites bool
 	// VariablesJSON is a scalar subquery giving the variables of device d as a JSON
 	// array, ordered by id, of objects {"i": id, "n": name, "v": value, "c": created_at}
 	// ("[]" for none).
@@ -45,8 +43,6 @@ type Tx struct {
 }
 
 var _ licensing.Tx = (*Tx)(nil)
-
-func (t *Tx) ExclusiveWrites() bool { return t.D.ExclusiveWrites }
 
 // Run runs fn in one transaction on db, committing when it returns nil.
 func Run(ctx context.Context, db *DB, opts *sql.TxOptions, d Dialect, fn func(licensing.Tx) error) error {
