@@ -145,7 +145,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	res, runErr := b.Run(ctx, fleet)
 	if err := stopProfile(); err != nil {
-		return fmt.Errorf("bench: %w", err)
+		runErr = errors.Join(runErr, fmt.Errorf("cpu profile: %w", err))
 	}
 	if res != nil {
 		res.Baselines = bl

@@ -204,7 +204,7 @@ func (s *Service) Check(ctx context.Context, companyID int64, id Identity) (Lice
 func (s *Service) checkRead(ctx context.Context, companyID int64, id Identity) (LicenseState, error) {
 	var st LicenseState
 	err := s.store.Read(ctx, func(tx Tx) error {
-		r, d, err := s.deviceScoped(ctx, tx, companyID, id)
+		r, d, err := s.stepwiseDevice(ctx, tx, companyID, id, false) // quickDevice tried the keyed path
 		if err != nil {
 			return err
 		}

@@ -8,8 +8,9 @@ const switchWindow = 1024
 // adaptiveSwitch turns a cheaper way of doing something on while, over the last
 // window of events, at least a share of them (hits) would have gained from it, and off
 // again when they no longer do. It starts off. Events and hits of different windows
-// may overlap at a boundary: the decision is a heuristic, never a matter of
-// correctness.
+// may overlap at a boundary, and a goroutine delayed at a boundary may store an older
+// window's verdict over a newer one until the next: the decision is a heuristic, never
+// a matter of correctness. den must not be 0.
 type adaptiveSwitch struct {
 	events, hits atomic.Int64
 	on           atomic.Bool

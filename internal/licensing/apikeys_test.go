@@ -1,6 +1,7 @@
 package licensing_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/licensor/licensor/internal/licensing"
@@ -25,6 +26,11 @@ func TestAPIKeyCacheRevocation(t *testing.T) {
 			t.Fatalf("lookup %d: %+v, %v", i, got, err)
 		}
 	}
+	known := keyID(p.ShortCode, "K-1", "hw-known") // a device, its product cached
+	e.activate(known, licensing.VarInput{Name: "a", Value: "1"})
+	if _, err := e.svc.Check(e.ctx, e.cid, known); err != nil {
+		t.Fatal(err)
+	}
 	cached, _ := e.svc.APIKeyByKey(e.ctx, k.Key)
 	if _, err := other.RevokeAPIKey(e.ctx, e.cid, k.ID); err != nil {
 		t.Fatal(err)
@@ -34,8 +40,8 @@ func TestAPIKeyCacheRevocation(t *testing.T) {
 	id := keyID(p.ShortCode, "K-1", "hw-1")
 	_, err = e.svc.Activate(ctx, e.cid, licensing.ActivateRequest{Identity: id})
 	wantCode(t, err, licensing.ERevokedAPIKey)
-	if n := e.activeDevices(l.ID); n != 0 {
-		t.Fatalf("activation with a revoked key left %d active devices", n)
+	if n := e.activeDevices(l.ID); n != 1 { // hw-known only
+		t.Fatalf("activation with a revoked key left %d active devices", n-1)
 	}
 	_, err = e.svc.Check(ctx, e.cid, id)
 	wantCode(t, err, licensing.ERevokedAPIKey)
@@ -44,6 +50,27 @@ func TestAPIKeyCacheRevocation(t *testing.T) {
 	wantCode(t, err, licensing.ERevokedAPIKey)
 	_, err = e.svc.GetVariables(ctx, e.cid, keyID(p.ShortCode, "K-1", "hw-none"))
 	wantCode(t, err, licensing.ERevokedAPIKey)
+	// Where the device exists: the one-statement reads of check, get-variables and an
+	// unchanged track, and a changing track's write.
+	for name, op := range map[string]func(ctx context.Context) error{
+		"check":         func(ctx context.Context) error { _, err := e.svc.Check(ctx, e.cid, known); return err },
+		"get variables": func(ctx context.Context) error { _, err := e.svc.GetVariables(ctx, e.cid, known); return err },
+		"unchanged track": func(ctx context.Context) error {
+			_, err := e.svc.Track(ctx, e.cid, known, []licensing.VarInput{{Name: "a", Value: "1"}})
+			return err
+		},
+		"changing track": func(ctx context.Context) error {
+			_, err := e.svc.Track(ctx, e.cid, known, []licensing.VarInput{{Name: "a", Value: "2"}})
+			return err
+		},
+	} {
+		if err := op(licensing.WithAPIKey(e.ctx, cached)); licensing.ErrorCode(err) != licensing.ERevokedAPIKey {
+			t.Errorf("%s with a revoked key: %v", name, err)
+		}
+	}
+	if vs, err := e.svc.GetVariables(e.ctx, e.cid, known); err != nil || len(vs) != 1 || vs[0].Value != "1" {
+		t.Errorf("variables after tracks with a revoked key: %+v, %v", vs, err)
+	}
 
 	got, err := e.svc.APIKeyByKey(e.ctx, k.Key)
 	if err != nil || !got.Revoked {

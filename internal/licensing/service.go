@@ -200,6 +200,13 @@ func (s *Service) deviceScopedLock(ctx context.Context, tx Tx, companyID int64, 
 			return r, d, err
 		}
 	}
+	return s.stepwiseDevice(ctx, tx, companyID, id, lock)
+}
+
+// stepwiseDevice is deviceScopedLock one lookup at a time, for any identity: the
+// path that finds the documented error of every miss. Callers whose keyedDevice (or
+// keyedRead) could not answer come here directly.
+func (s *Service) stepwiseDevice(ctx context.Context, tx Tx, companyID int64, id Identity, lock bool) (resolved, Device, error) {
 	r, err := s.resolve(ctx, tx, companyID, id, false)
 	if err != nil {
 		return r, Device{}, err
@@ -289,31 +296,6 @@ func (s *Service) keyedRead(ctx context.Context, tx Tx, companyID int64, id Iden
 		return r, LicenseDevice{}, true, err
 	}
 	return r, ld, true, nil
-}
-
-// deviceVariables is deviceScoped plus the device's variables (ordered by id), from
-// one statement outside any transaction where keyedRead can answer, else from a read
-// transaction.
-func (s *Service) deviceVariables(ctx context.Context, companyID int64, id Identity) (r resolved, d Device, vars []Variable, err error) {
-	var ld LicenseDevice
-	var ok bool
-	err = s.store.ReadSingle(ctx, func(tx Tx) (err error) {
-		r, ld, ok, err = s.keyedRead(ctx, tx, companyID, id, pendingAPIKey(ctx), true)
-		return err
-	})
-	if ok {
-		return r, ld.Device, ld.Variables, err
-	}
-	err = s.store.Read(ctx, func(tx Tx) error {
-		if r, d, err = s.deviceScoped(ctx, tx, companyID, id); err != nil {
-			return err
-		}
-		if vars, err = tx.Variables(ctx, d.ID); err != nil {
-			return fmt.Errorf("variables: %w", err)
-		}
-		return nil
-	})
-	return r, d, vars, err
 }
 
 // relock re-checks, under the license lock, a license and device that deviceScoped

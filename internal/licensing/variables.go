@@ -95,18 +95,20 @@ func (s *Service) track(ctx context.Context, companyID int64, id Identity, vars 
 	if out, changed = mergeVariables(d.ID, existing, vars, s.Now()); !changed {
 		return out, false, nil
 	}
-	s.writeFirst.hit()
 	err = s.store.Write(ctx, func(tx Tx) error {
 		if _, _, err := s.relock(ctx, tx, companyID, licenseID, deviceID); err != nil {
 			return err
 		}
-		out, _, err = s.storeVariables(ctx, tx, deviceID, vars)
+		out, changed, err = s.storeVariables(ctx, tx, deviceID, vars)
 		return err
 	})
 	if err != nil {
 		return nil, false, err
 	}
-	return out, true, nil
+	if changed { // else another request wrote the same values first
+		s.writeFirst.hit()
+	}
+	return out, changed, nil
 }
 
 // storeVariables writes vars to a device inside a write transaction and returns them,
@@ -181,6 +183,31 @@ func mergeVariables(deviceID int64, existing []Variable, vars []VarInput, now ti
 		}
 	}
 	return out, false
+}
+
+// deviceVariables is deviceScoped plus the device's variables (ordered by id), from
+// one statement outside any transaction where keyedRead can answer, else from a read
+// transaction.
+func (s *Service) deviceVariables(ctx context.Context, companyID int64, id Identity) (r resolved, d Device, vars []Variable, err error) {
+	var ld LicenseDevice
+	var ok bool
+	err = s.store.ReadSingle(ctx, func(tx Tx) (err error) {
+		r, ld, ok, err = s.keyedRead(ctx, tx, companyID, id, pendingAPIKey(ctx), true)
+		return err
+	})
+	if ok {
+		return r, ld.Device, ld.Variables, err
+	}
+	err = s.store.Read(ctx, func(tx Tx) error {
+		if r, d, err = s.stepwiseDevice(ctx, tx, companyID, id, false); err != nil {
+			return err
+		}
+		if vars, err = tx.Variables(ctx, d.ID); err != nil {
+			return fmt.Errorf("variables: %w", err)
+		}
+		return nil
+	})
+	return r, d, vars, err
 }
 
 // GetVariables returns every variable of the identity's active device, ordered by id.

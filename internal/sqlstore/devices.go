@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -28,6 +29,9 @@ func deviceByLicenseKeySQL(d Dialect, recall []int, vars bool) (string, []int, e
 	}
 	if !vars {
 		return deviceByLicenseKeyTexts[mask], slotsOf(mask), nil
+	}
+	if d.VariablesJSON == "" {
+		return "", nil, errors.New("the dialect has no VariablesJSON")
 	}
 	k := varsQueryKey{d.VariablesJSON, mask}
 	if q, ok := deviceByLicenseKeyVars.Load(k); ok {
@@ -185,7 +189,9 @@ func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQu
 	return ld, nil
 }
 
-// variablesFromJSON decodes a Dialect.VariablesJSON array.
+// variablesFromJSON decodes a Dialect.VariablesJSON array. Values are valid UTF-8 (the
+// API refuses anything else, PostgreSQL cannot store it); bytes that were not, written
+// into SQLite by hand, would come back as U+FFFD here and raw from Variables.
 func variablesFromJSON(deviceID int64, b []byte) ([]licensing.Variable, error) {
 	var rows []struct {
 		I int64  `json:"i"`

@@ -378,6 +378,7 @@ func testDeviceByLicenseKey(t *testing.T, e *env) {
 			{Name: `quote " back \\ slash`, Value: "line\nbreak\ttab \u0001 ☃ 𝄞", CreatedAt: at(6)},
 			{Name: "empty", Value: "", CreatedAt: at(7)},
 			{Name: "a-last", Value: "9007199254740993", CreatedAt: at(8)},
+			{Name: "far", Value: "1e5", CreatedAt: time.UnixMilli(253402300799999).UTC()}, // 9999-12-31
 		})
 	})
 	wantVars := func(deviceID int64) (vs []licensing.Variable) {
@@ -398,8 +399,8 @@ func testDeviceByLicenseKey(t *testing.T, e *env) {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		want := wantVars(tc.device)
-		if tc.device == a.Device.ID && len(want) != 4 {
-			t.Fatalf("%s: %d variables stored, want 4", tc.name, len(want))
+		if tc.device == a.Device.ID && len(want) != 5 {
+			t.Fatalf("%s: %d variables stored, want 5", tc.name, len(want))
 		}
 		equal(t, tc.name, ld.Variables, want)
 		equal(t, tc.name+": device", ld.Device, e.getDevice(ld.Device.CompanyID, tc.device))
