@@ -40,12 +40,18 @@ type env struct {
 // newEnv opens a SQLite store in t.TempDir() and initialises a company.
 func newEnv(t testing.TB, opts ...licensing.Option) *env {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "l.db"), sqlite.Options{})
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "l.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newEnvOn(t, st, opts...)
+}
+
+// newEnvOn is newEnv on a store of the caller's.
+func newEnvOn(t testing.TB, st licensing.Store, opts ...licensing.Option) *env {
+	t.Helper()
+	ctx := context.Background()
 	c := &clock{t: t0}
 	svc := licensing.NewService(st, append([]licensing.Option{licensing.WithClock(c.Now)}, opts...)...)
 	creds, err := svc.Init(ctx, "c", "rsa-2048")

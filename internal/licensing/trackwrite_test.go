@@ -2,13 +2,17 @@ package licensing_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/licensor/licensor/internal/licensing"
+	"github.com/licensor/licensor/internal/pgtest"
+	"github.com/licensor/licensor/internal/postgres"
 )
 
 // txStore counts reads (transactions and single statements) and write transactions.
@@ -114,5 +118,101 @@ func TestTrackWriteFirstMatchesReadFirst(t *testing.T) {
 	if _, err := warm.Track(e.ctx, e.cid, id("hw-ok"), vars("a", "1")); licensing.ErrorCode(err) != licensing.ELicenseNotEnabled ||
 		st.reads.Load() != reads+1 || st.writes.Load() != writes {
 		t.Fatalf("after unchanged tracks: %v; %d reads, %d writes", err, st.reads.Load()-reads, st.writes.Load()-writes)
+	}
+}
+
+// TestTrackWriteFirstTwoInstances: two instances on one database, both tracking
+// write-first, race to add variables to one device. The per-device limit holds, every
+// variable a track answered is stored with its value, and nothing fails but the limit.
+// On SQLite (one store, one writer) and on PostgreSQL (two stores: row locks).
+func TestTrackWriteFirstTwoInstances(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		e := newEnv(t)
+		testTrackWriteFirstRace(t, e, e.svc.Store(), e.svc.Store())
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := pgtest.URL(t)
+		open := func() licensing.Store {
+			st, err := postgres.Open(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		}
+		a := open()
+		testTrackWriteFirstRace(t, newEnvOn(t, a), a, open())
+	})
+}
+
+func testTrackWriteFirstRace(t *testing.T, e *env, a, b licensing.Store) {
+	const limit = 30
+	p := e.product(licensing.AuthLicenseKey)
+	e.keyLicense(p.ShortCode, "R-1", 10)
+	warmID, id := keyID(p.ShortCode, "R-1", "hw-warm"), keyID(p.ShortCode, "R-1", "hw-race")
+	e.activate(warmID)
+	e.activate(id)
+	var svcs []*licensing.Service
+	for _, st := range []licensing.Store{a, b} {
+		ts := &txStore{Store: st}
+		svc := licensing.NewService(ts, licensing.WithClock(e.clock.Now), licensing.WithLimits(licensing.Limits{MaxVariablesPerDevice: limit}))
+		for i := range licensing.SwitchWindow + 1 {
+			if _, err := svc.Track(e.ctx, e.cid, warmID, []licensing.VarInput{{Name: "n", Value: strconv.Itoa(i)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reads := ts.reads.Load()
+		if _, err := svc.Track(e.ctx, e.cid, warmID, []licensing.VarInput{{Name: "n", Value: "last"}}); err != nil || ts.reads.Load() != reads {
+			t.Fatalf("not write-first after a window of changes: %v, %d reads", err, ts.reads.Load()-reads)
+		}
+		svcs = append(svcs, svc)
+	}
+
+	var mu sync.Mutex
+	answered := map[string]string{}
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			svc := svcs[g%2]
+			for k := range 4 {
+				vars := []licensing.VarInput{{Name: fmt.Sprintf("v-%d-%d", g, k), Value: strconv.Itoa(g)}, {Name: "shared", Value: strconv.Itoa(g*10 + k)}}
+				r, err := svc.Track(e.ctx, e.cid, id, vars)
+				if code := licensing.ErrorCode(err); err != nil && code != licensing.EValidation {
+					t.Errorf("track %d/%d: %v", g, k, err)
+					return
+				} else if err != nil {
+					continue // over the limit
+				}
+				mu.Lock()
+				for _, v := range r.Variables {
+					if v.Name != "shared" {
+						answered[v.Name] = v.Value
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	stored, err := e.svc.GetVariables(e.ctx, e.cid, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != limit { // each track adds one name (the first also "shared"); 64 tries
+		t.Errorf("%d variables stored, want the limit (%d)", len(stored), limit)
+	}
+	byName := map[string]string{}
+	for _, v := range stored {
+		byName[v.Name] = v.Value
+	}
+	for name, value := range answered {
+		if byName[name] != value {
+			t.Errorf("%s answered %q, stored %q", name, value, byName[name])
+		}
+	}
+	if len(answered) != len(stored)-1 { // all but "shared"
+		t.Errorf("%d variables answered, %d stored besides shared", len(answered), len(stored)-1)
 	}
 }
