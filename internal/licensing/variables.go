@@ -65,50 +65,53 @@ func (s *Service) track(ctx context.Context, companyID int64, id Identity, vars 
 	if err := s.ValidateVariables(vars); err != nil {
 		return nil, false, err
 	}
-	var out []Variable
-	var changed bool
+	write := s.trackReadFirst
 	if s.writeFirst.event() {
-		err := s.store.Write(ctx, func(tx Tx) error {
-			_, d, err := s.lockedDevice(ctx, tx, companyID, id)
-			if err != nil {
-				return err
-			}
-			out, changed, err = s.storeVariables(ctx, tx, d.ID, vars)
-			return err
-		})
-		if err != nil {
-			return nil, false, err
-		}
-		if changed {
-			s.writeFirst.hit()
-		}
-		return out, changed, nil
+		write = s.trackWriteFirst
 	}
-	// Answer unchanged values from a read (one statement where it can be). Changes are
-	// written in a short write transaction that re-checks only the state of the
-	// license and device found here.
+	out, changed, err := write(ctx, companyID, id, vars)
+	if err != nil {
+		return nil, false, err
+	}
+	if changed {
+		s.writeFirst.hit()
+	}
+	return out, changed, nil
+}
+
+// trackWriteFirst is track in one write transaction.
+func (s *Service) trackWriteFirst(ctx context.Context, companyID int64, id Identity, vars []VarInput) (out []Variable, changed bool, err error) {
+	err = s.store.Write(ctx, func(tx Tx) error {
+		_, d, err := s.lockedDevice(ctx, tx, companyID, id)
+		if err != nil {
+			return err
+		}
+		out, changed, err = s.storeVariables(ctx, tx, d.ID, vars)
+		return err
+	})
+	return out, changed, err
+}
+
+// trackReadFirst answers unchanged values from a read (one statement where it can
+// be). Changes are written in a short write transaction that re-checks only the state
+// of the license and device found there; changed is false when another request wrote
+// the same values first.
+func (s *Service) trackReadFirst(ctx context.Context, companyID int64, id Identity, vars []VarInput) (out []Variable, changed bool, err error) {
 	r, d, existing, err := s.deviceVariables(ctx, companyID, id)
 	if err != nil {
 		return nil, false, err
 	}
-	licenseID, deviceID := r.License.ID, d.ID
 	if out, changed = mergeVariables(d.ID, existing, vars, s.Now()); !changed {
 		return out, false, nil
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
-		if _, _, err := s.relock(ctx, tx, companyID, licenseID, deviceID); err != nil {
+		if _, _, err := s.relock(ctx, tx, companyID, r.License.ID, d.ID); err != nil {
 			return err
 		}
-		out, changed, err = s.storeVariables(ctx, tx, deviceID, vars)
+		out, changed, err = s.storeVariables(ctx, tx, d.ID, vars)
 		return err
 	})
-	if err != nil {
-		return nil, false, err
-	}
-	if changed { // else another request wrote the same values first
-		s.writeFirst.hit()
-	}
-	return out, changed, nil
+	return out, changed, err
 }
 
 // storeVariables writes vars to a device inside a write transaction and returns them,

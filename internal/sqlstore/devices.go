@@ -19,45 +19,36 @@ const deviceCols = `id, company_id, license_id, license_user_id, hardware_id, ac
 // deviceByLicenseKeySQL reads a license (l), its device (d), an API key's revocation,
 // for each slot in recall (licensing.Slot…) the device's remembered signature of that
 // kind, in slot order, and, with vars, the device's variables as JSON (d.VariablesJSON).
+// Each text is made once: a fixed set of texts, as the statement cache expects.
 func deviceByLicenseKeySQL(d Dialect, recall []int, vars bool) (string, []int, error) {
-	var mask int
+	k := deviceQueryKey{}
 	for _, slot := range recall {
 		if slot < 1 || slot > licensing.SlotVariables {
 			return "", nil, fmt.Errorf("no signature slot %d", slot)
 		}
-		mask |= 1 << slot
+		k.mask |= 1 << slot
 	}
-	if !vars {
-		return deviceByLicenseKeyTexts[mask], slotsOf(mask), nil
+	if vars {
+		if d.VariablesJSON == "" {
+			return "", nil, errors.New("the dialect has no VariablesJSON")
+		}
+		k.variables = ", " + d.VariablesJSON
 	}
-	if d.VariablesJSON == "" {
-		return "", nil, errors.New("the dialect has no VariablesJSON")
+	q, ok := deviceByLicenseKeyTexts.Load(k)
+	if !ok {
+		q, _ = deviceByLicenseKeyTexts.LoadOrStore(k, deviceByLicenseKeyText(k.mask, k.variables))
 	}
-	k := varsQueryKey{d.VariablesJSON, mask}
-	if q, ok := deviceByLicenseKeyVars.Load(k); ok {
-		return q.(string), slotsOf(mask), nil
-	}
-	q := deviceByLicenseKeyText(mask, ", "+d.VariablesJSON)
-	deviceByLicenseKeyVars.Store(k, q)
-	return q, slotsOf(mask), nil
+	return q.(string), slotsOf(k.mask), nil
 }
 
-// deviceByLicenseKeyTexts holds the query for every set of slots (a bit per slot),
-// without variables; deviceByLicenseKeyVars those with a dialect's variables, made on
-// first use. A fixed set of texts, as the statement cache expects.
-var (
-	deviceByLicenseKeyTexts = func() (qs [2 << licensing.SlotVariables]string) {
-		for mask := range qs {
-			qs[mask] = deviceByLicenseKeyText(mask, "")
-		}
-		return qs
-	}()
-	deviceByLicenseKeyVars sync.Map // varsQueryKey → query text
-)
+// deviceByLicenseKeyTexts holds the query texts made, by deviceQueryKey.
+var deviceByLicenseKeyTexts sync.Map
 
-type varsQueryKey struct {
-	variablesJSON string
-	mask          int
+// deviceQueryKey names one query text: a bit per recalled slot, and the variables'
+// column ("" for none).
+type deviceQueryKey struct {
+	mask      int
+	variables string
 }
 
 // slotsOf lists the slots of mask in order.
