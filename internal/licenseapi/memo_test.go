@@ -1,10 +1,8 @@
 package licenseapi_test
 
 import (
-	"context"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +10,7 @@ import (
 
 	"github.com/licensor/licensor/internal/licenseapi"
 	"github.com/licensor/licensor/internal/licensing"
+	"github.com/licensor/licensor/internal/storetest"
 )
 
 // TestSignaturesRememberedPerDevice: a handler that has never seen a device's answers
@@ -69,17 +68,6 @@ func TestSignaturesRememberedPerDevice(t *testing.T) {
 	}
 }
 
-// singlesStore counts one-statement reads.
-type singlesStore struct {
-	licensing.Store
-	singles atomic.Int64
-}
-
-func (s *singlesStore) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) error {
-	s.singles.Add(1)
-	return s.Store.ReadSingle(ctx, fn)
-}
-
 // TestRecallFoldedIntoDeviceRead: behind a signature cache that keeps nothing (as for a
 // fleet larger than the cache), every check recalls its device's remembered
 // signatures. Once that is the rule, the device read of check, track and
@@ -112,7 +100,7 @@ func TestRecallFoldedIntoDeviceRead(t *testing.T) {
 		first[name] = [2]string{w.Body.String(), w.Header().Get("LicenseSignature")}
 	}
 
-	st := &singlesStore{Store: f.svc.Store()}
+	st := &storetest.Counting{Store: f.svc.Store()}
 	clock := func() time.Time { return f.now }
 	svc := licensing.NewService(st, licensing.WithClock(clock), licensing.WithCheckStampInterval(time.Hour))
 	reg := prometheus.NewRegistry()
@@ -124,12 +112,12 @@ func TestRecallFoldedIntoDeviceRead(t *testing.T) {
 		}
 	}
 	for name, want := range map[string]int64{"check": 1, "track": 1, "vars": 1} {
-		before := st.singles.Load()
+		before := st.Singles.Load()
 		w := send(name)
 		if w.Code != 200 || w.Body.String() != first[name][0] || w.Header().Get("LicenseSignature") != first[name][1] {
 			t.Fatalf("%s: %d, answer or signature differs", name, w.Code)
 		}
-		if n := st.singles.Load() - before; n != want {
+		if n := st.Singles.Load() - before; n != want {
 			t.Errorf("%s: %d one-statement reads, want %d (its device read, the recall folded into it)", name, n, want)
 		}
 	}

@@ -1,25 +1,13 @@
 package licensing_test
 
 import (
-	"context"
 	"reflect"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/licensor/licensor/internal/licensing"
+	"github.com/licensor/licensor/internal/storetest"
 )
-
-// singlesStore counts one-statement reads.
-type singlesStore struct {
-	licensing.Store
-	singles atomic.Int64
-}
-
-func (s *singlesStore) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) error {
-	s.singles.Add(1)
-	return s.Store.ReadSingle(ctx, fn)
-}
 
 // TestSignatureRecallFolding: while most checks recall a remembered signature, the
 // check's device read brings them along and the recall costs no statement of its own;
@@ -32,7 +20,7 @@ func TestSignatureRecallFolding(t *testing.T) {
 	id, otherID := keyID(p.ShortCode, "R-1", "hw-1"), keyID(p.ShortCode, "R-1", "hw-2")
 	dev, other := e.activate(id).Device.ID, e.activate(otherID).Device.ID
 
-	st := &singlesStore{Store: e.svc.Store()}
+	st := &storetest.Counting{Store: e.svc.Store()}
 	svc := licensing.NewService(st, licensing.WithClock(e.clock.Now), licensing.WithCheckStampInterval(time.Hour))
 	stored := licensing.DeviceSignature{DeviceID: dev, Slot: licensing.SlotCheck, Digest: []byte("check-digest"), Signature: "stored"}
 	pending := licensing.DeviceSignature{DeviceID: dev, Slot: licensing.SlotLicenseSignature, Digest: []byte("v1-digest"), Signature: "pending"}
@@ -50,7 +38,7 @@ func TestSignatureRecallFolding(t *testing.T) {
 	request := func(t *testing.T, recall bool) int64 {
 		t.Helper()
 		ctx := licensing.WithSignatureRecall(e.ctx, licensing.SlotLicenseSignature, licensing.SlotCheck)
-		before := st.singles.Load()
+		before := st.Singles.Load()
 		if _, err := svc.Check(ctx, e.cid, id); err != nil {
 			t.Fatal(err)
 		}
@@ -64,7 +52,7 @@ func TestSignatureRecallFolding(t *testing.T) {
 				t.Fatalf("another device's recall: %+v", got)
 			}
 		}
-		return st.singles.Load() - before
+		return st.Singles.Load() - before
 	}
 
 	// Cold: the check's read, then a statement per recall.
@@ -84,9 +72,9 @@ func TestSignatureRecallFolding(t *testing.T) {
 	if _, err := svc.Check(ctx, e.cid, id); err != nil {
 		t.Fatal(err)
 	}
-	before := st.singles.Load()
-	if got := svc.RecallSignatures(ctx, dev, licensing.SlotTrack); !reflect.DeepEqual(got, want) || st.singles.Load() != before+1 {
-		t.Fatalf("recall of another slot: %+v after %d reads", got, st.singles.Load()-before)
+	before := st.Singles.Load()
+	if got := svc.RecallSignatures(ctx, dev, licensing.SlotTrack); !reflect.DeepEqual(got, want) || st.Singles.Load() != before+1 {
+		t.Fatalf("recall of another slot: %+v after %d reads", got, st.Singles.Load()-before)
 	}
 	// A window of checks that recall nothing turns it off.
 	for range licensing.SwitchWindow {

@@ -6,35 +6,14 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/licensor/licensor/internal/licensing"
 	"github.com/licensor/licensor/internal/pgtest"
 	"github.com/licensor/licensor/internal/postgres"
+	"github.com/licensor/licensor/internal/storetest"
 )
-
-// txStore counts reads (transactions and single statements) and write transactions.
-type txStore struct {
-	licensing.Store
-	reads, writes atomic.Int64
-}
-
-func (s *txStore) Read(ctx context.Context, fn func(licensing.Tx) error) error {
-	s.reads.Add(1)
-	return s.Store.Read(ctx, fn)
-}
-
-func (s *txStore) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) error {
-	s.reads.Add(1)
-	return s.Store.ReadSingle(ctx, fn)
-}
-
-func (s *txStore) Write(ctx context.Context, fn func(licensing.Tx) error) error {
-	s.writes.Add(1)
-	return s.Store.Write(ctx, fn)
-}
 
 // TestTrackWriteFirstMatchesReadFirst: once most tracks change a value, track goes
 // straight to its write transaction. It must answer as the read-first path does: the
@@ -51,7 +30,7 @@ func TestTrackWriteFirstMatchesReadFirst(t *testing.T) {
 	e.deactivate(id("hw-off"))
 	e.blacklist(e.activate(id("hw-bl")).Device.ID)
 	limits := licensing.Limits{MaxVariablesPerDevice: 3}
-	st := &txStore{Store: e.svc.Store()}
+	st := &storetest.Counting{Store: e.svc.Store()}
 	warm := licensing.NewService(st, licensing.WithClock(e.clock.Now), licensing.WithLimits(limits))
 	vars := func(kv ...string) []licensing.VarInput {
 		var vs []licensing.VarInput
@@ -67,10 +46,10 @@ func TestTrackWriteFirstMatchesReadFirst(t *testing.T) {
 	}
 
 	// Write-first: one write transaction, no read; what it answers is what is stored.
-	reads, writes := st.reads.Load(), st.writes.Load()
+	reads, writes := st.AnyReads(), st.Writes.Load()
 	got, err := warm.Track(e.ctx, e.cid, id("hw-ok"), vars("a", "1", "b", "x"))
-	if err != nil || !got.Changed || st.reads.Load() != reads || st.writes.Load() != writes+1 {
-		t.Fatalf("write-first track: %+v %v; %d reads, %d writes", got, err, st.reads.Load()-reads, st.writes.Load()-writes)
+	if err != nil || !got.Changed || st.AnyReads() != reads || st.Writes.Load() != writes+1 {
+		t.Fatalf("write-first track: %+v %v; %d reads, %d writes", got, err, st.AnyReads()-reads, st.Writes.Load()-writes)
 	}
 	cold := func() *licensing.Service {
 		return licensing.NewService(e.svc.Store(), licensing.WithClock(e.clock.Now), licensing.WithLimits(limits))
@@ -114,10 +93,10 @@ func TestTrackWriteFirstMatchesReadFirst(t *testing.T) {
 	for range licensing.SwitchWindow {
 		warm.Track(e.ctx, e.cid, id("hw-w"), vars("n", "steady"))
 	}
-	reads, writes = st.reads.Load(), st.writes.Load()
+	reads, writes = st.AnyReads(), st.Writes.Load()
 	if _, err := warm.Track(e.ctx, e.cid, id("hw-ok"), vars("a", "1")); licensing.ErrorCode(err) != licensing.ELicenseNotEnabled ||
-		st.reads.Load() != reads+1 || st.writes.Load() != writes {
-		t.Fatalf("after unchanged tracks: %v; %d reads, %d writes", err, st.reads.Load()-reads, st.writes.Load()-writes)
+		st.AnyReads() != reads+1 || st.Writes.Load() != writes {
+		t.Fatalf("after unchanged tracks: %v; %d reads, %d writes", err, st.AnyReads()-reads, st.Writes.Load()-writes)
 	}
 }
 
@@ -154,16 +133,16 @@ func testTrackWriteFirstRace(t *testing.T, e *env, a, b licensing.Store) {
 	e.activate(id)
 	var svcs []*licensing.Service
 	for _, st := range []licensing.Store{a, b} {
-		ts := &txStore{Store: st}
+		ts := &storetest.Counting{Store: st}
 		svc := licensing.NewService(ts, licensing.WithClock(e.clock.Now), licensing.WithLimits(licensing.Limits{MaxVariablesPerDevice: limit}))
 		for i := range licensing.SwitchWindow + 1 {
 			if _, err := svc.Track(e.ctx, e.cid, warmID, []licensing.VarInput{{Name: "n", Value: strconv.Itoa(i)}}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		reads := ts.reads.Load()
-		if _, err := svc.Track(e.ctx, e.cid, warmID, []licensing.VarInput{{Name: "n", Value: "last"}}); err != nil || ts.reads.Load() != reads {
-			t.Fatalf("not write-first after a window of changes: %v, %d reads", err, ts.reads.Load()-reads)
+		reads := ts.AnyReads()
+		if _, err := svc.Track(e.ctx, e.cid, warmID, []licensing.VarInput{{Name: "n", Value: "last"}}); err != nil || ts.AnyReads() != reads {
+			t.Fatalf("not write-first after a window of changes: %v, %d reads", err, ts.AnyReads()-reads)
 		}
 		svcs = append(svcs, svc)
 	}
