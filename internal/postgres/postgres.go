@@ -81,7 +81,7 @@ func (s *Store) Read(ctx context.Context, fn func(licensing.Tx) error) error {
 
 // ReadSingle runs a one-statement fn without BEGIN/COMMIT (two round trips fewer).
 func (s *Store) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) error {
-	return sqlstore.RunSingle(ctx, s.db, dialect, fn)
+	return sqlstore.RunSingle(ctx, s.db, nil, dialect, fn)
 }
 
 func (s *Store) Write(ctx context.Context, fn func(licensing.Tx) error) error {

@@ -49,6 +49,7 @@ const DefaultMaxBatch = 64
 // Store is a licensing.Store on one SQLite file.
 type Store struct {
 	w, r *sqlstore.DB
+	rows *nativeRows           // one-row queries of ReadSingle
 	g    *sqlstore.GroupCommit // runs every Write on w
 }
 
@@ -82,7 +83,9 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	}
 	dsn := func(txlock string, extra ...string) string {
 		q := url.Values{}
-		q.Set("_txlock", txlock)
+		if txlock != "" {
+			q.Set("_txlock", txlock)
+		}
 		pragmas := append([]string{"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(wal)", "synchronous(" + o.Synchronous + ")"}, extra...)
 		for _, p := range pragmas {
 			q.Add("_pragma", p)
@@ -110,6 +113,11 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	r.SetMaxIdleConns(o.Readers)
 	r.SetConnMaxLifetime(0)
 	s.r = sqlstore.NewDB(r, true)
+	if s.rows, err = openNativeRows(dsn("", "query_only(1)"), o.Readers, stablePlans); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: open readers: %w", err)
+	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = DefaultMaxBatch
 	}
@@ -162,7 +170,7 @@ func (s *Store) Read(ctx context.Context, fn func(licensing.Tx) error) error {
 
 // ReadSingle runs a one-statement fn on a reader without BEGIN/COMMIT.
 func (s *Store) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) error {
-	return sqlstore.RunSingle(ctx, s.r, dialect, fn)
+	return sqlstore.RunSingle(ctx, s.r, s.rows, dialect, fn)
 }
 
 // Write runs fn in the next group-commit batch of the single writer.
@@ -183,5 +191,5 @@ func (s *Store) Ping(ctx context.Context) error {
 
 func (s *Store) Close() error {
 	s.g.Close()
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.rows.Close(), s.r.Close(), s.w.Close())
 }

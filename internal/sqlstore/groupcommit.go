@@ -224,7 +224,7 @@ func (u uninterruptible) QueryContext(ctx context.Context, query string, args ..
 	return u.q.QueryContext(u.ctx(ctx), query, args...)
 }
 
-func (u uninterruptible) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+func (u uninterruptible) QueryRowContext(ctx context.Context, query string, args ...any) Row {
 	return u.q.QueryRowContext(u.ctx(ctx), query, args...)
 }
 

@@ -29,11 +29,23 @@ type Dialect struct {
 	VariablesJSON string
 }
 
-// Querier is *sql.Tx or *sql.DB.
+// Querier runs statements: in a transaction or not, through the cached statements.
 type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	RowQuerier
+}
+
+// RowQuerier runs queries that answer at most one row.
+type RowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) Row
+}
+
+// Row is one query's row: *sql.Row, or an engine's own (see sqlite's native reads).
+// Like *sql.Row, Scan reports sql.ErrNoRows when there was none, and any error of the
+// query itself.
+type Row interface {
+	Scan(dest ...any) error
 }
 
 // Tx implements licensing.Tx.
@@ -52,9 +64,13 @@ func Run(ctx context.Context, db *DB, opts *sql.TxOptions, d Dialect, fn func(li
 }
 
 // RunSingle runs fn, which issues exactly one statement, on db outside any explicit
-// transaction.
-func RunSingle(ctx context.Context, db *DB, d Dialect, fn func(licensing.Tx) error) error {
-	err := fn(&Tx{Q: dbQuerier{db}, D: d})
+// transaction. rows, if not nil, runs the one-row queries instead of db.
+func RunSingle(ctx context.Context, db *DB, rows RowQuerier, d Dialect, fn func(licensing.Tx) error) error {
+	var q Querier = dbQuerier{db}
+	if rows != nil {
+		q = rowsFrom{q, rows}
+	}
+	err := fn(&Tx{Q: q, D: d})
 	db.preparePending(ctx)
 	return err
 }
@@ -277,7 +293,7 @@ func (t *Tx) CreateOrder(ctx context.Context, o *licensing.Order) (err error) {
 	return err
 }
 
-func (t *Tx) scanOrder(row *sql.Row) (licensing.Order, error) {
+func (t *Tx) scanOrder(row Row) (licensing.Order, error) {
 	var o licensing.Order
 	var c int64
 	err := row.Scan(&o.ID, &o.CompanyID, &o.StoreID, &o.CustomerEmail, &c)

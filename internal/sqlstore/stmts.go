@@ -97,7 +97,7 @@ func (q dbQuerier) QueryContext(ctx context.Context, query string, args ...any) 
 	return q.db.DB.QueryContext(ctx, query, args...)
 }
 
-func (q dbQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+func (q dbQuerier) QueryRowContext(ctx context.Context, query string, args ...any) Row {
 	if s := q.db.cached(query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}
@@ -123,9 +123,19 @@ func (q txQuerier) QueryContext(ctx context.Context, query string, args ...any) 
 	return q.tx.QueryContext(ctx, query, args...)
 }
 
-func (q txQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+func (q txQuerier) QueryRowContext(ctx context.Context, query string, args ...any) Row {
 	if s := q.db.cached(query); s != nil {
 		return q.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 	}
 	return q.tx.QueryRowContext(ctx, query, args...)
+}
+
+// rowsFrom is a Querier whose one-row queries go to rows.
+type rowsFrom struct {
+	Querier
+	rows RowQuerier
+}
+
+func (q rowsFrom) QueryRowContext(ctx context.Context, query string, args ...any) Row {
+	return q.rows.QueryRowContext(ctx, query, args...)
 }
