@@ -76,16 +76,16 @@ func (s *Store) Migrate(ctx context.Context) error {
 func (s *Store) DB() *sql.DB { return s.db.DB }
 
 func (s *Store) Read(ctx context.Context, fn func(licensing.Tx) error) error {
-	return sqlstore.Run(ctx, s.db, &sql.TxOptions{ReadOnly: true}, dialect, fn)
+	return sqlstore.Run(ctx, s.db, true, dialect, fn)
 }
 
 // ReadSingle runs a one-statement fn without BEGIN/COMMIT (two round trips fewer).
 func (s *Store) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) error {
-	return sqlstore.RunSingle(ctx, s.db, nil, dialect, fn)
+	return sqlstore.RunSingle(ctx, s.db, dialect, fn)
 }
 
 func (s *Store) Write(ctx context.Context, fn func(licensing.Tx) error) error {
-	return sqlstore.Run(ctx, s.db, nil, dialect, fn)
+	return sqlstore.Run(ctx, s.db, false, dialect, fn)
 }
 
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }

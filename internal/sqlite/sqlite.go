@@ -1,5 +1,7 @@
 // Package sqlite is the embedded default Store: SQLite (pure Go, no cgo) in WAL mode,
-// one writer connection that serialises every write transaction, a pool of readers.
+// one writer connection that serialises every write transaction, a pool of readers,
+// both through the SQLite package's own API (native.go); database/sql only migrates
+// and serves DB.
 package sqlite
 
 import (
@@ -48,9 +50,10 @@ const DefaultMaxBatch = 64
 
 // Store is a licensing.Store on one SQLite file.
 type Store struct {
-	w, r *sqlstore.DB
-	rows *nativeRows           // one-row queries of ReadSingle
-	g    *sqlstore.GroupCommit // runs every Write on w
+	w       *sqlstore.DB          // database/sql, for migrations and DB
+	readers *nativePool           // Read and ReadSingle
+	writer  *nativePool           // one connection, every Write
+	g       *sqlstore.GroupCommit // runs every Write on writer
 }
 
 var dialect = sqlstore.Dialect{
@@ -81,18 +84,15 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: create directory: %w", err)
 		}
 	}
-	dsn := func(txlock string, extra ...string) string {
+	dsn := func(extra ...string) string {
 		q := url.Values{}
-		if txlock != "" {
-			q.Set("_txlock", txlock)
-		}
 		pragmas := append([]string{"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(wal)", "synchronous(" + o.Synchronous + ")"}, extra...)
 		for _, p := range pragmas {
 			q.Add("_pragma", p)
 		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	}
-	w, err := driver.Open(dsn("immediate"), stablePlans)
+	w, err := driver.Open(dsn()+"&_txlock=immediate", stablePlans)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -104,24 +104,19 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := driver.Open(dsn("deferred", "query_only(1)"), stablePlans)
-	if err != nil {
+	if s.readers, err = openNativePool(dsn("query_only(1)"), o.Readers, `BEGIN`, stablePlans); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open readers: %w", err)
 	}
-	r.SetMaxOpenConns(o.Readers)
-	r.SetMaxIdleConns(o.Readers)
-	r.SetConnMaxLifetime(0)
-	s.r = sqlstore.NewDB(r, true)
-	if s.rows, err = openNativeRows(dsn("", "query_only(1)"), o.Readers, stablePlans); err != nil {
+	if s.writer, err = openNativePool(dsn(), 1, `BEGIN IMMEDIATE`, stablePlans); err != nil {
+		s.readers.Close()
 		w.Close()
-		r.Close()
-		return nil, fmt.Errorf("sqlite: open readers: %w", err)
+		return nil, fmt.Errorf("sqlite: open writer: %w", err)
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = DefaultMaxBatch
 	}
-	s.g = sqlstore.NewGroupCommit(s.w, dialect, o.MaxBatch)
+	s.g = sqlstore.NewGroupCommit(s.writer, dialect, o.MaxBatch)
 	return s, nil
 }
 
@@ -165,12 +160,12 @@ func ParseURL(u string) (string, Options, error) {
 }
 
 func (s *Store) Read(ctx context.Context, fn func(licensing.Tx) error) error {
-	return sqlstore.Run(ctx, s.r, &sql.TxOptions{ReadOnly: true}, dialect, fn)
+	return sqlstore.Run(ctx, s.readers, true, dialect, fn)
 }
 
 // ReadSingle runs a one-statement fn on a reader without BEGIN/COMMIT.
 func (s *Store) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) error {
-	return sqlstore.RunSingle(ctx, s.r, s.rows, dialect, fn)
+	return fn(&sqlstore.Tx{Q: s.readers.single(), D: dialect})
 }
 
 // Write runs fn in the next group-commit batch of the single writer.
@@ -185,11 +180,11 @@ func (s *Store) ObserveWriteBatches(fn func(size int)) { s.g.ObserveBatches(fn) 
 func (s *Store) DB() *sql.DB { return s.w.DB }
 
 func (s *Store) Ping(ctx context.Context) error {
-	var one int
-	return s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+	var one int64
+	return s.readers.single().QueryRowContext(ctx, `SELECT 1`).Scan(&one)
 }
 
 func (s *Store) Close() error {
 	s.g.Close()
-	return errors.Join(s.rows.Close(), s.r.Close(), s.w.Close())
+	return errors.Join(s.readers.Close(), s.writer.Close(), s.w.Close())
 }

@@ -22,7 +22,7 @@ import (
 // Serial execution inside the batch keeps the semantics of one writer: every write sees
 // the writes queued before it, as it would after their separate commits.
 type GroupCommit struct {
-	db       *DB
+	b        Beginner
 	d        Dialect
 	maxBatch int
 	queue    chan *groupWrite
@@ -47,11 +47,11 @@ const MaxBatchLimit = 4096
 // ErrClosed is returned by writes submitted after Close.
 var ErrClosed = errors.New("store is closed")
 
-// NewGroupCommit starts the committer for db (which must have exactly one connection).
-// maxBatch bounds the writes in one transaction.
-func NewGroupCommit(db *DB, d Dialect, maxBatch int) *GroupCommit {
+// NewGroupCommit starts the committer for the writes b begins (on exactly one
+// connection). maxBatch bounds the writes in one transaction.
+func NewGroupCommit(b Beginner, d Dialect, maxBatch int) *GroupCommit {
 	maxBatch = min(max(maxBatch, 1), MaxBatchLimit)
-	g := &GroupCommit{db: db, d: d, maxBatch: maxBatch, queue: make(chan *groupWrite, 4*maxBatch),
+	g := &GroupCommit{b: b, d: d, maxBatch: maxBatch, queue: make(chan *groupWrite, 4*maxBatch),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go g.loop()
 	return g
@@ -133,7 +133,6 @@ func (g *GroupCommit) commit(batch []*groupWrite) {
 		for _, w := range batch {
 			close(w.done)
 		}
-		g.db.preparePending(context.Background())
 	}()
 	live := batch[:0:0]
 	for _, w := range batch {
@@ -149,7 +148,7 @@ func (g *GroupCommit) commit(batch []*groupWrite) {
 	if len(live) == 1 {
 		// Alone: a plain transaction, as without batching.
 		w := live[0]
-		w.err, w.pan = runGuarded(func() error { return run(w.ctx, g.db, nil, g.d, w.fn) })
+		w.err, w.pan = runGuarded(func() error { return Run(w.ctx, g.b, false, g.d, w.fn) })
 		g.observed(1)
 		return
 	}
@@ -175,12 +174,12 @@ func (g *GroupCommit) observed(n int) {
 // error it returns means nothing of the batch was committed.
 func (g *GroupCommit) commitBatch(batch []*groupWrite) error {
 	ctx := context.Background()
-	tx, err := g.db.BeginTx(ctx, nil)
+	tx, err := g.b.Begin(ctx, false)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	q := txQuerier{g.db, tx}
+	q := tx
 	for _, w := range batch {
 		if _, err := q.ExecContext(ctx, `SAVEPOINT write`); err != nil {
 			return fmt.Errorf("savepoint: %w", err)
@@ -220,7 +219,7 @@ func (u uninterruptible) ExecContext(ctx context.Context, query string, args ...
 	return u.q.ExecContext(u.ctx(ctx), query, args...)
 }
 
-func (u uninterruptible) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (u uninterruptible) QueryContext(ctx context.Context, query string, args ...any) (Rows, error) {
 	return u.q.QueryContext(u.ctx(ctx), query, args...)
 }
 

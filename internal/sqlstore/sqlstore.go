@@ -29,23 +29,38 @@ type Dialect struct {
 	VariablesJSON string
 }
 
-// Querier runs statements: in a transaction or not, through the cached statements.
+// Querier runs statements: in a transaction or not, through cached statements. The
+// database/sql one is here (DB); an engine may bring its own (sqlite's native one).
 type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	RowQuerier
-}
-
-// RowQuerier runs queries that answer at most one row.
-type RowQuerier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) Row
 }
 
-// Row is one query's row: *sql.Row, or an engine's own (see sqlite's native reads).
-// Like *sql.Row, Scan reports sql.ErrNoRows when there was none, and any error of the
-// query itself.
+// Row is one query's first row. Like *sql.Row, Scan reports sql.ErrNoRows when there
+// was none, and any error of the query itself.
 type Row interface {
 	Scan(dest ...any) error
+}
+
+// Rows is a query's rows, as *sql.Rows.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+// Beginner begins transactions: a read-only one on a reader, or a write.
+type Beginner interface {
+	Begin(ctx context.Context, readOnly bool) (Transaction, error)
+}
+
+// Transaction is a Querier inside one transaction. Rollback after Commit does nothing.
+type Transaction interface {
+	Querier
+	Commit() error
+	Rollback() error
 }
 
 // Tx implements licensing.Tx.
@@ -56,27 +71,9 @@ type Tx struct {
 
 var _ licensing.Tx = (*Tx)(nil)
 
-// Run runs fn in one transaction on db, committing when it returns nil.
-func Run(ctx context.Context, db *DB, opts *sql.TxOptions, d Dialect, fn func(licensing.Tx) error) error {
-	err := run(ctx, db, opts, d, fn)
-	db.preparePending(ctx)
-	return err
-}
-
-// RunSingle runs fn, which issues exactly one statement, on db outside any explicit
-// transaction. rows, if not nil, runs the one-row queries instead of db.
-func RunSingle(ctx context.Context, db *DB, rows RowQuerier, d Dialect, fn func(licensing.Tx) error) error {
-	var q Querier = dbQuerier{db}
-	if rows != nil {
-		q = rowsFrom{q, rows}
-	}
-	err := fn(&Tx{Q: q, D: d})
-	db.preparePending(ctx)
-	return err
-}
-
-func run(ctx context.Context, db *DB, opts *sql.TxOptions, d Dialect, fn func(licensing.Tx) error) error {
-	tx, err := db.BeginTx(ctx, opts)
+// Run runs fn in one transaction begun by b, committing when it returns nil.
+func Run(ctx context.Context, b Beginner, readOnly bool, d Dialect, fn func(licensing.Tx) error) error {
+	tx, err := b.Begin(ctx, readOnly)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
@@ -84,13 +81,21 @@ func run(ctx context.Context, db *DB, opts *sql.TxOptions, d Dialect, fn func(li
 	// leaving it holding the writer (SQLite) or its row locks and pool connection
 	// (PostgreSQL) until ctx ends; after Commit it is a no-op.
 	defer tx.Rollback()
-	if err := fn(&Tx{Q: txQuerier{db, tx}, D: d}); err != nil {
+	if err := fn(&Tx{Q: tx, D: d}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// RunSingle runs fn, which issues exactly one statement, on db outside any explicit
+// transaction.
+func RunSingle(ctx context.Context, db *DB, d Dialect, fn func(licensing.Tx) error) error {
+	err := fn(&Tx{Q: dbQuerier{db}, D: d})
+	db.preparePending(ctx)
+	return err
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -310,7 +315,7 @@ func (t *Tx) Order(ctx context.Context, companyID, id int64) (licensing.Order, e
 }
 
 // collect scans every row with scan and closes rows.
-func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+func collect[T any](rows Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
 	defer rows.Close()
 	var out []T
 	for rows.Next() {

@@ -90,7 +90,7 @@ func (q dbQuerier) ExecContext(ctx context.Context, query string, args ...any) (
 	return q.db.DB.ExecContext(ctx, query, args...)
 }
 
-func (q dbQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (q dbQuerier) QueryContext(ctx context.Context, query string, args ...any) (Rows, error) {
 	if s := q.db.cached(query); s != nil {
 		return s.QueryContext(ctx, args...)
 	}
@@ -104,38 +104,63 @@ func (q dbQuerier) QueryRowContext(ctx context.Context, query string, args ...an
 	return q.db.DB.QueryRowContext(ctx, query, args...)
 }
 
-type txQuerier struct {
-	db *DB
-	tx *sql.Tx
+// Begin begins a transaction (read-only on readers).
+func (d *DB) Begin(ctx context.Context, readOnly bool) (Transaction, error) {
+	var opts *sql.TxOptions
+	if readOnly {
+		opts = &sql.TxOptions{ReadOnly: true}
+	}
+	tx, err := d.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &txQuerier{db: d, tx: tx}, nil
 }
 
-func (q txQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+// txQuerier is a transaction of a DB. Once it has ended it prepares the query texts it
+// saw for the first time (see DB).
+type txQuerier struct {
+	db    *DB
+	tx    *sql.Tx
+	ended bool
+}
+
+func (q *txQuerier) Commit() error {
+	err := q.tx.Commit()
+	q.end()
+	return err
+}
+
+func (q *txQuerier) Rollback() error {
+	err := q.tx.Rollback()
+	q.end()
+	return err
+}
+
+func (q *txQuerier) end() {
+	if !q.ended {
+		q.ended = true
+		q.db.preparePending(context.Background())
+	}
+}
+
+func (q *txQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if s := q.db.cached(query); s != nil {
 		return q.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
 	}
 	return q.tx.ExecContext(ctx, query, args...)
 }
 
-func (q txQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (q *txQuerier) QueryContext(ctx context.Context, query string, args ...any) (Rows, error) {
 	if s := q.db.cached(query); s != nil {
 		return q.tx.StmtContext(ctx, s).QueryContext(ctx, args...)
 	}
 	return q.tx.QueryContext(ctx, query, args...)
 }
 
-func (q txQuerier) QueryRowContext(ctx context.Context, query string, args ...any) Row {
+func (q *txQuerier) QueryRowContext(ctx context.Context, query string, args ...any) Row {
 	if s := q.db.cached(query); s != nil {
 		return q.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 	}
 	return q.tx.QueryRowContext(ctx, query, args...)
-}
-
-// rowsFrom is a Querier whose one-row queries go to rows.
-type rowsFrom struct {
-	Querier
-	rows RowQuerier
-}
-
-func (q rowsFrom) QueryRowContext(ctx context.Context, query string, args ...any) Row {
-	return q.rows.QueryRowContext(ctx, query, args...)
 }

@@ -30,7 +30,7 @@ func TestStatementsPreparedAfterTheirFirstTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		err := Run(ctx, db, nil, Dialect{}, func(tx licensing.Tx) error {
+		err := Run(ctx, db, false, Dialect{}, func(tx licensing.Tx) error {
 			n, err := tx.CompanyCount(ctx)
 			if err == nil && n != 0 {
 				t.Errorf("count %d", n)

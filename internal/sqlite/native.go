@@ -1,0 +1,518 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/ncruces/go-sqlite3"
+
+	"github.com/licensor/licensor/internal/sqlstore"
+)
+
+// native runs SQL through the SQLite package's own connections and statements rather
+// than database/sql and its driver. For every execution the driver looks up each
+// column's declared type, names and converts every value (looking for timestamps in
+// text), and database/sql converts them again: a check's read cost twice what SQLite
+// itself spent on it. Here a row is read in one call (Stmt.ColumnsRaw) and each value
+// goes straight into its destination (assign, with database/sql's conversions).
+//
+// A nativePool is a set of connections: the readers, or the one writer. Each
+// connection keeps its statements prepared, so only fixed query texts may come here
+// (as for sqlstore.DB's statement cache).
+type nativePool struct {
+	idle  chan *nativeConn
+	all   []*nativeConn
+	begin string // BEGIN or BEGIN IMMEDIATE
+}
+
+type nativeConn struct {
+	c     *sqlite3.Conn
+	stmts map[string]*sqlite3.Stmt
+	raw   []any // a row's values, reused
+	open  int   // rows not yet closed
+}
+
+// openNativePool opens n connections with dsn (a file: URI with _pragma parameters),
+// each set up by setup; its transactions start with begin.
+func openNativePool(dsn string, n int, begin string, setup func(*sqlite3.Conn) error) (*nativePool, error) {
+	p := &nativePool{idle: make(chan *nativeConn, n), begin: begin}
+	for range n {
+		c, err := sqlite3.OpenFlags(dsn, sqlite3.OPEN_READWRITE|sqlite3.OPEN_URI)
+		if err == nil {
+			if err = setup(c); err != nil {
+				c.Close()
+			}
+		}
+		if err != nil {
+			p.Close()
+			return nil, err
+		}
+		nc := &nativeConn{c: c, stmts: map[string]*sqlite3.Stmt{}}
+		p.all = append(p.all, nc)
+		p.idle <- nc
+	}
+	return p, nil
+}
+
+// Close closes every connection; none may be in use.
+func (p *nativePool) Close() error {
+	var errs []error
+	for _, nc := range p.all {
+		for _, s := range nc.stmts {
+			errs = append(errs, s.Close())
+		}
+		errs = append(errs, nc.c.Close())
+	}
+	p.all = nil
+	return errors.Join(errs...)
+}
+
+func (p *nativePool) acquire(ctx context.Context) (*nativeConn, error) {
+	select {
+	case nc := <-p.idle:
+		return nc, nil
+	default:
+	}
+	select {
+	case nc := <-p.idle:
+		return nc, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// release returns nc to the pool, ending a transaction left open (it cannot be one a
+// caller still uses: every user of nc has ended before).
+func (p *nativePool) release(nc *nativeConn) {
+	if !nc.c.GetAutocommit() {
+		nc.c.Exec(`ROLLBACK`)
+	}
+	p.idle <- nc
+}
+
+// single is a Querier whose every statement runs on its own, in autocommit mode.
+func (p *nativePool) single() sqlstore.Querier { return nativeSingle{p} }
+
+type nativeSingle struct{ p *nativePool }
+
+func (q nativeSingle) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	nc, err := q.p.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer q.p.release(nc)
+	return nc.exec(ctx, query, args)
+}
+
+func (q nativeSingle) QueryContext(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	nc, err := q.p.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := nc.query(ctx, query, args, func() { q.p.release(nc) })
+	if err != nil {
+		q.p.release(nc)
+	}
+	return rows, err
+}
+
+func (q nativeSingle) QueryRowContext(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return rowFunc(func(dest ...any) error {
+		nc, err := q.p.acquire(ctx)
+		if err != nil {
+			return err
+		}
+		defer q.p.release(nc)
+		return nc.queryRow(ctx, query, args, dest)
+	})
+}
+
+// rowFunc is a sqlstore.Row.
+type rowFunc func(dest ...any) error
+
+func (f rowFunc) Scan(dest ...any) error { return f(dest...) }
+
+// Begin begins a transaction on a connection of the pool (readOnly only documents:
+// the readers are query_only, the writer is not).
+func (p *nativePool) Begin(ctx context.Context, readOnly bool) (sqlstore.Transaction, error) {
+	nc, err := p.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := nc.exec(ctx, p.begin, nil); err != nil {
+		p.release(nc)
+		return nil, err
+	}
+	return &nativeTx{p: p, nc: nc}, nil
+}
+
+// nativeTx is one transaction; its connection goes back to the pool when it ends.
+type nativeTx struct {
+	p  *nativePool
+	nc *nativeConn // nil once ended
+}
+
+func (t *nativeTx) conn() (*nativeConn, error) {
+	if t.nc == nil {
+		return nil, sql.ErrTxDone
+	}
+	return t.nc, nil
+}
+
+func (t *nativeTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	nc, err := t.conn()
+	if err != nil {
+		return nil, err
+	}
+	return nc.exec(ctx, query, args)
+}
+
+func (t *nativeTx) QueryContext(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	nc, err := t.conn()
+	if err != nil {
+		return nil, err
+	}
+	return nc.query(ctx, query, args, nil)
+}
+
+func (t *nativeTx) QueryRowContext(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return rowFunc(func(dest ...any) error {
+		nc, err := t.conn()
+		if err != nil {
+			return err
+		}
+		return nc.queryRow(ctx, query, args, dest)
+	})
+}
+
+// Commit commits; if COMMIT fails the transaction is rolled back.
+func (t *nativeTx) Commit() error { return t.end(`COMMIT`) }
+
+func (t *nativeTx) Rollback() error { return t.end(`ROLLBACK`) }
+
+func (t *nativeTx) end(stmt string) error {
+	nc, err := t.conn()
+	if err != nil {
+		return err
+	}
+	t.nc = nil
+	_, err = nc.exec(context.Background(), stmt, nil)
+	t.p.release(nc) // rolls back what a failed COMMIT left open
+	return err
+}
+
+// stmt returns the statement for query: the connection's prepared one, or, while that
+// one is still being read (a query inside another's rows), one of its own that done
+// closes.
+func (nc *nativeConn) stmt(query string) (s *sqlite3.Stmt, done func(), err error) {
+	if s, ok := nc.stmts[query]; ok {
+		if !s.Busy() {
+			return s, func() {}, nil
+		}
+		if nc.open == 0 {
+			// Busy with no rows open: left so by a ROLLBACK that aborted its rows.
+			s.Reset()
+			return s, func() {}, nil
+		}
+	}
+	s, tail, err := nc.c.Prepare(query)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tail != "" || s == nil {
+		if s != nil {
+			s.Close()
+		}
+		return nil, nil, fmt.Errorf("sqlite: not one statement: %q", query)
+	}
+	if _, ok := nc.stmts[query]; ok {
+		return s, func() { s.Close() }, nil
+	}
+	nc.stmts[query] = s
+	return s, func() {}, nil
+}
+
+// run binds args to query's statement and calls fn with it while ctx may interrupt
+// it; the statement is reset afterwards, and the error of an interrupted statement is
+// ctx's.
+func (nc *nativeConn) run(ctx context.Context, query string, args []any, fn func(*sqlite3.Stmt) error) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err // as database/sql: a statement is not started once ctx has ended
+	}
+	s, done, err := nc.stmt(query)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := bind(s, args); err != nil {
+		return err
+	}
+	nc.c.SetInterrupt(ctx)
+	defer func() {
+		nc.c.SetInterrupt(context.Background())
+		if rerr := s.Reset(); err == nil && rerr != nil {
+			err = rerr
+		}
+		if err != nil && ctx.Err() != nil {
+			err = ctx.Err()
+		}
+	}()
+	return fn(s)
+}
+
+func (nc *nativeConn) exec(ctx context.Context, query string, args []any) (sql.Result, error) {
+	var res nativeResult
+	err := nc.run(ctx, query, args, func(s *sqlite3.Stmt) error {
+		for s.Step() {
+		}
+		if err := s.Err(); err != nil {
+			return err
+		}
+		res = nativeResult{id: nc.c.LastInsertRowID(), changes: nc.c.Changes()}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// nativeResult is an Exec's sql.Result.
+type nativeResult struct{ id, changes int64 }
+
+func (r nativeResult) LastInsertId() (int64, error) { return r.id, nil }
+func (r nativeResult) RowsAffected() (int64, error) { return r.changes, nil }
+
+func (nc *nativeConn) queryRow(ctx context.Context, query string, args, dest []any) error {
+	return nc.run(ctx, query, args, func(s *sqlite3.Stmt) error {
+		if !s.Step() {
+			if err := s.Err(); err != nil {
+				return err
+			}
+			return sql.ErrNoRows
+		}
+		return nc.scan(s, dest)
+	})
+}
+
+// scan stores the current row of s in dest.
+func (nc *nativeConn) scan(s *sqlite3.Stmt, dest []any) error {
+	n := s.ColumnCount()
+	if len(dest) != n {
+		return fmt.Errorf("sqlite: %d destinations for %d columns", len(dest), n)
+	}
+	if cap(nc.raw) < n {
+		nc.raw = make([]any, n)
+	}
+	raw := nc.raw[:n]
+	defer clear(raw)
+	if err := s.ColumnsRaw(raw...); err != nil {
+		return err
+	}
+	for i, v := range raw {
+		if err := assign(dest[i], v); err != nil {
+			return fmt.Errorf("sqlite: column %d (%s): %w", i, s.ColumnName(i), err)
+		}
+	}
+	return nil
+}
+
+// query runs query and returns its rows, which hold the statement until closed;
+// closing them also calls release, if not nil.
+func (nc *nativeConn) query(ctx context.Context, query string, args []any, release func()) (sqlstore.Rows, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s, done, err := nc.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	if err := bind(s, args); err != nil {
+		s.Reset()
+		done()
+		return nil, err
+	}
+	nc.open++
+	return &nativeRows{nc: nc, s: s, ctx: ctx, done: done, release: release}, nil
+}
+
+// nativeRows is a query's rows, read one Step at a time.
+type nativeRows struct {
+	nc      *nativeConn
+	s       *sqlite3.Stmt // nil once closed
+	ctx     context.Context
+	err     error
+	done    func()
+	release func()
+}
+
+func (r *nativeRows) Next() bool {
+	if r.s == nil || r.err != nil {
+		return false
+	}
+	r.nc.c.SetInterrupt(r.ctx)
+	ok := r.s.Step()
+	r.nc.c.SetInterrupt(context.Background())
+	if !ok {
+		if r.err = r.s.Err(); r.err != nil && r.ctx.Err() != nil {
+			r.err = r.ctx.Err()
+		}
+		r.Close()
+	}
+	return ok
+}
+
+func (r *nativeRows) Scan(dest ...any) error {
+	if r.s == nil {
+		return errors.New("sqlite: Scan on closed rows")
+	}
+	return r.nc.scan(r.s, dest)
+}
+
+func (r *nativeRows) Err() error { return r.err }
+
+func (r *nativeRows) Close() error {
+	if r.s == nil {
+		return nil
+	}
+	r.s.Reset()
+	r.s = nil
+	r.nc.open--
+	r.done()
+	if r.release != nil {
+		r.release()
+	}
+	return nil
+}
+
+// bind binds args to s's parameters $1…$n in order; as database/sql does, it refuses
+// a count that does not match.
+func bind(s *sqlite3.Stmt, args []any) error {
+	if n := s.BindCount(); n != len(args) {
+		return fmt.Errorf("sqlite: %d arguments for %d parameters", len(args), n)
+	}
+	for i, a := range args {
+		var err error
+		switch v := a.(type) {
+		case nil:
+			err = s.BindNull(i + 1)
+		case int64:
+			err = s.BindInt64(i+1, v)
+		case int:
+			err = s.BindInt64(i+1, int64(v))
+		case bool:
+			err = s.BindBool(i+1, v)
+		case string:
+			err = s.BindText(i+1, v)
+		case []byte:
+			err = s.BindBlob(i+1, v)
+		case float64:
+			err = s.BindFloat(i+1, v)
+		default:
+			err = fmt.Errorf("sqlite: argument %d: unsupported type %T", i+1, a)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// assign stores v, a value of Stmt.ColumnsRaw (int64, float64, nil, or []byte that
+// SQLite owns), in dest, with database/sql's conversions for the destinations this
+// project scans into. Any other destination is an error, not a guess.
+func assign(dest, v any) error {
+	switch d := dest.(type) {
+	case *int64:
+		n, err := asInt(v)
+		*d = n
+		return err
+	case *int:
+		n, err := asInt(v)
+		*d = int(n)
+		return err
+	case *bool:
+		b, err := asBool(v)
+		*d = b
+		return err
+	case *string:
+		if v == nil {
+			return errors.New("converting NULL to string is unsupported")
+		}
+		*d = asString(v)
+	case *[]byte:
+		if b, ok := v.([]byte); ok {
+			*d = append([]byte{}, b...)
+		} else if v == nil {
+			*d = nil
+		} else {
+			*d = []byte(asString(v))
+		}
+	case *sql.NullInt64:
+		if d.Valid = v != nil; d.Valid {
+			var err error
+			d.Int64, err = asInt(v)
+			return err
+		}
+		d.Int64 = 0
+	case *sql.NullBool:
+		if d.Valid = v != nil; d.Valid {
+			var err error
+			d.Bool, err = asBool(v)
+			return err
+		}
+		d.Bool = false
+	case *sql.NullString:
+		if d.Valid = v != nil; d.Valid {
+			d.String = asString(v)
+		} else {
+			d.String = ""
+		}
+	default:
+		return fmt.Errorf("unsupported destination %T", dest)
+	}
+	return nil
+}
+
+// asInt is an integer column's value (SQLite stores this project's booleans and
+// timestamps as integers); as database/sql does, text and floats convert when they
+// spell an integer.
+func asInt(v any) (int64, error) {
+	switch v := v.(type) {
+	case int64:
+		return v, nil
+	case nil:
+		return 0, errors.New("converting NULL to an integer is unsupported")
+	}
+	return strconv.ParseInt(asString(v), 10, 64)
+}
+
+// asBool is a boolean column's value: 1 or 0, as the driver stores them, or text
+// that strconv.ParseBool accepts (database/sql's rule).
+func asBool(v any) (bool, error) {
+	switch v := v.(type) {
+	case int64:
+		if v != 0 && v != 1 {
+			return false, fmt.Errorf("converting %d to a boolean is unsupported", v)
+		}
+		return v == 1, nil
+	case []byte:
+		return strconv.ParseBool(string(v))
+	}
+	return false, fmt.Errorf("converting %T to a boolean is unsupported", v)
+}
+
+func asString(v any) string {
+	switch v := v.(type) {
+	case []byte:
+		return string(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return ""
+}
