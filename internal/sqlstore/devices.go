@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -178,29 +177,6 @@ func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQu
 		}
 	}
 	return ld, nil
-}
-
-// variablesFromJSON decodes a Dialect.VariablesJSON array. Values are valid UTF-8 (the
-// API refuses anything else, PostgreSQL cannot store it); bytes that were not, written
-// into SQLite by hand, would come back as U+FFFD here and raw from Variables.
-func variablesFromJSON(deviceID int64, b []byte) ([]licensing.Variable, error) {
-	var rows []struct {
-		I int64  `json:"i"`
-		N string `json:"n"`
-		V string `json:"v"`
-		C int64  `json:"c"`
-	}
-	if err := json.Unmarshal(b, &rows); err != nil {
-		return nil, fmt.Errorf("variables of device %d: %w", deviceID, err)
-	}
-	if len(rows) == 0 {
-		return nil, nil // as Variables
-	}
-	vs := make([]licensing.Variable, len(rows))
-	for i, r := range rows {
-		vs[i] = licensing.Variable{ID: r.I, DeviceID: deviceID, Name: r.N, Value: r.V, CreatedAt: fromMS(r.C)}
-	}
-	return vs, nil
 }
 
 func (t *Tx) ListDevices(ctx context.Context, companyID int64, f licensing.DeviceFilter) ([]licensing.Device, int64, error) {
