@@ -204,7 +204,7 @@ func (g *GroupCommit) commitBatch(batch []*groupWrite) error {
 // uninterruptible keeps one write's cancelled context from interrupting a statement:
 // SQLite answers an interrupted write by rolling back the whole transaction, which
 // would fail every other write of the batch. A write whose context has ended stops at
-// its next statement instead (database/sql refuses it before it runs) and rolls back
+// its next statement instead (a Querier refuses it before it runs) and rolls back
 // to its own savepoint.
 type uninterruptible struct{ q Querier }
 

@@ -1,5 +1,6 @@
-// Package sqlstore implements licensing.Tx over database/sql with SQL that both SQLite
-// and PostgreSQL accept. Placeholders are $1…$n, always in order of first appearance
+// Package sqlstore implements licensing.Tx with SQL that both SQLite and PostgreSQL
+// accept, over a Querier: database/sql's (DB, which PostgreSQL uses through pgx) or an
+// engine's own (SQLite's). Placeholders are $1…$n, always in order of first appearance
 // (SQLite numbers named parameters by appearance). The engines differ only in what a
 // Dialect says.
 package sqlstore
