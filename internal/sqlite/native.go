@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/ncruces/go-sqlite3"
 
@@ -20,8 +21,10 @@ import (
 // goes straight into its destination (assign, with database/sql's conversions).
 //
 // A nativePool is a set of connections: the readers, or the one writer. Each
-// connection keeps its statements prepared, so only fixed query texts may come here
-// (as for sqlstore.DB's statement cache).
+// connection keeps the statements it ran prepared (parsing SQL was a quarter of the
+// server's CPU before statements were cached), up to maxStmts: sqlstore's texts are
+// fixed but for the list filters' few combinations and the row counts of its multi-row
+// upserts (at most 100 each); a text beyond the bound is prepared for its one use.
 type nativePool struct {
 	idle  chan *nativeConn
 	all   []*nativeConn
@@ -204,9 +207,12 @@ func (t *nativeTx) end(stmt string) error {
 	return err
 }
 
-// stmt returns the statement for query: the connection's prepared one, or, while that
-// one is still being read (a query inside another's rows), one of its own that done
-// closes.
+// maxStmts bounds the statements a connection keeps prepared.
+const maxStmts = 512
+
+// stmt returns the statement for query: the connection's prepared one, or one of its
+// own that done closes, while that one is still being read (a query inside another's
+// rows) or once the connection holds maxStmts.
 func (nc *nativeConn) stmt(query string) (s *sqlite3.Stmt, done func(), err error) {
 	if s, ok := nc.stmts[query]; ok {
 		if !s.Busy() {
@@ -222,13 +228,13 @@ func (nc *nativeConn) stmt(query string) (s *sqlite3.Stmt, done func(), err erro
 	if err != nil {
 		return nil, nil, err
 	}
-	if tail != "" || s == nil {
+	if strings.TrimSpace(tail) != "" || s == nil {
 		if s != nil {
 			s.Close()
 		}
 		return nil, nil, fmt.Errorf("sqlite: not one statement: %q", query)
 	}
-	if _, ok := nc.stmts[query]; ok {
+	if _, ok := nc.stmts[query]; ok || len(nc.stmts) >= maxStmts {
 		return s, func() { s.Close() }, nil
 	}
 	nc.stmts[query] = s

@@ -306,3 +306,25 @@ func TestNativeConnectionSettings(t *testing.T) {
 		st.Close()
 	}
 }
+
+// TestNativeStatementCacheIsBounded: a connection keeps at most maxStmts statements
+// prepared and runs any further text with a statement of its own.
+func TestNativeStatementCacheIsBounded(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "n.db"), Options{Readers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for i := range maxStmts + 50 {
+		var got int64
+		if err := st.readers.single().QueryRowContext(ctx, fmt.Sprintf("SELECT %d + $1\n", i), int64(1)).Scan(&got); err != nil || got != int64(i+1) {
+			t.Fatalf("query %d: %d, %v", i, got, err)
+		}
+	}
+	nc := <-st.readers.idle
+	defer func() { st.readers.idle <- nc }()
+	if len(nc.stmts) != maxStmts {
+		t.Errorf("%d statements kept, want %d", len(nc.stmts), maxStmts)
+	}
+}

@@ -50,7 +50,7 @@ const DefaultMaxBatch = 64
 
 // Store is a licensing.Store on one SQLite file.
 type Store struct {
-	w       *sqlstore.DB          // database/sql, for migrations and DB
+	w       *sql.DB               // database/sql, for migrations and DB
 	readers *nativePool           // Read and ReadSingle
 	writer  *nativePool           // one connection, every Write
 	g       *sqlstore.GroupCommit // runs every Write on writer
@@ -99,7 +99,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{w: sqlstore.NewDB(w, true)}
+	s := &Store{w: w}
 	if err := migrate.Apply(ctx, w, migrations, "migrations", migrate.SQLiteLock); err != nil {
 		w.Close()
 		return nil, err
@@ -177,7 +177,7 @@ func (s *Store) Write(ctx context.Context, fn func(licensing.Tx) error) error {
 func (s *Store) ObserveWriteBatches(fn func(size int)) { s.g.ObserveBatches(fn) }
 
 // DB is the writer connection (copy and tests).
-func (s *Store) DB() *sql.DB { return s.w.DB }
+func (s *Store) DB() *sql.DB { return s.w }
 
 func (s *Store) Ping(ctx context.Context) error {
 	var one int64

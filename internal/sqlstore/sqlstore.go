@@ -30,8 +30,8 @@ type Dialect struct {
 	VariablesJSON string
 }
 
-// Querier runs statements: in a transaction or not, through cached statements. The
-// database/sql one is here (DB); an engine may bring its own (sqlite's native one).
+// Querier runs statements, in a transaction or not. The database/sql one is here (DB);
+// an engine may bring its own (sqlite's native one).
 type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (Rows, error)
@@ -93,10 +93,8 @@ func Run(ctx context.Context, b Beginner, readOnly bool, d Dialect, fn func(lice
 
 // RunSingle runs fn, which issues exactly one statement, on db outside any explicit
 // transaction.
-func RunSingle(ctx context.Context, db *DB, d Dialect, fn func(licensing.Tx) error) error {
-	err := fn(&Tx{Q: dbQuerier{db}, D: d})
-	db.preparePending(ctx)
-	return err
+func RunSingle(db *DB, d Dialect, fn func(licensing.Tx) error) error {
+	return fn(&Tx{Q: dbQuerier{db.DB}, D: d})
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
