@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ncruces/go-sqlite3"
 
@@ -27,50 +28,77 @@ import (
 // upserts (at most 100 each); a text beyond the bound is prepared for its one use.
 type nativePool struct {
 	idle  chan *nativeConn
-	all   []*nativeConn
 	begin string // BEGIN or BEGIN IMMEDIATE
+	open  func() (*nativeConn, error)
+
+	mu      sync.Mutex // guards closed against release
+	closed  bool
+	closing chan struct{} // closed by Close, wakes acquire
 }
 
 type nativeConn struct {
 	c     *sqlite3.Conn
 	stmts map[string]*sqlite3.Stmt
-	raw   []any // a row's values, reused
-	open  int   // rows not yet closed
+	raw   []any                    // a row's values, reused
+	rows  map[*nativeRows]struct{} // rows not yet closed
 }
+
+// errPoolClosed is returned once the store is closed.
+var errPoolClosed = errors.New("sqlite: store is closed")
 
 // openNativePool opens n connections with dsn (a file: URI with _pragma parameters),
 // each set up by setup; its transactions start with begin.
 func openNativePool(dsn string, n int, begin string, setup func(*sqlite3.Conn) error) (*nativePool, error) {
-	p := &nativePool{idle: make(chan *nativeConn, n), begin: begin}
-	for range n {
+	p := &nativePool{idle: make(chan *nativeConn, n), begin: begin, closing: make(chan struct{})}
+	p.open = func() (*nativeConn, error) {
 		c, err := sqlite3.OpenFlags(dsn, sqlite3.OPEN_READWRITE|sqlite3.OPEN_URI)
-		if err == nil {
-			if err = setup(c); err != nil {
-				c.Close()
-			}
+		if err != nil {
+			return nil, err
 		}
+		if err := setup(c); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return &nativeConn{c: c, stmts: map[string]*sqlite3.Stmt{}, rows: map[*nativeRows]struct{}{}}, nil
+	}
+	for range n {
+		nc, err := p.open()
 		if err != nil {
 			p.Close()
 			return nil, err
 		}
-		nc := &nativeConn{c: c, stmts: map[string]*sqlite3.Stmt{}}
-		p.all = append(p.all, nc)
 		p.idle <- nc
 	}
 	return p, nil
 }
 
-// Close closes every connection; none may be in use.
+// Close closes the idle connections at once and the others as they come back; the
+// pool then refuses every new use.
 func (p *nativePool) Close() error {
-	var errs []error
-	for _, nc := range p.all {
-		for _, s := range nc.stmts {
-			errs = append(errs, s.Close())
-		}
-		errs = append(errs, nc.c.Close())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
 	}
-	p.all = nil
-	return errors.Join(errs...)
+	p.closed = true
+	close(p.closing)
+	var errs []error
+	for {
+		select {
+		case nc := <-p.idle:
+			errs = append(errs, nc.close())
+		default:
+			return errors.Join(errs...)
+		}
+	}
+}
+
+func (nc *nativeConn) close() error {
+	var errs []error
+	for _, s := range nc.stmts {
+		errs = append(errs, s.Close())
+	}
+	return errors.Join(append(errs, nc.c.Close())...)
 }
 
 func (p *nativePool) acquire(ctx context.Context) (*nativeConn, error) {
@@ -82,16 +110,35 @@ func (p *nativePool) acquire(ctx context.Context) (*nativeConn, error) {
 	select {
 	case nc := <-p.idle:
 		return nc, nil
+	case <-p.closing:
+		return nil, errPoolClosed
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 }
 
-// release returns nc to the pool, ending a transaction left open (it cannot be one a
-// caller still uses: every user of nc has ended before).
+// release returns nc to the pool once its user is done with it: rows still open are
+// closed, a transaction still open is rolled back. A connection that cannot leave its
+// transaction is replaced by a new one.
 func (p *nativePool) release(nc *nativeConn) {
+	for r := range nc.rows {
+		r.release = nil // the connection is being released here
+		r.Close()
+	}
+	nc.c.SetInterrupt(context.Background())
 	if !nc.c.GetAutocommit() {
-		nc.c.Exec(`ROLLBACK`)
+		if err := nc.c.Exec(`ROLLBACK`); err != nil || !nc.c.GetAutocommit() {
+			if fresh, err := p.open(); err == nil {
+				nc.close()
+				nc = fresh
+			}
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		nc.close()
+		return
 	}
 	p.idle <- nc
 }
@@ -158,9 +205,16 @@ type nativeTx struct {
 	nc *nativeConn // nil once ended
 }
 
+// errRolledBack: SQLite ended the transaction on its own (a full disk, an I/O error,
+// an interrupt), so its statements would run, and commit, outside it.
+var errRolledBack = errors.New("sqlite: the transaction was rolled back")
+
 func (t *nativeTx) conn() (*nativeConn, error) {
 	if t.nc == nil {
 		return nil, sql.ErrTxDone
+	}
+	if t.nc.c.GetAutocommit() {
+		return nil, errRolledBack
 	}
 	return t.nc, nil
 }
@@ -197,13 +251,21 @@ func (t *nativeTx) Commit() error { return t.end(`COMMIT`) }
 func (t *nativeTx) Rollback() error { return t.end(`ROLLBACK`) }
 
 func (t *nativeTx) end(stmt string) error {
-	nc, err := t.conn()
-	if err != nil {
-		return err
+	nc := t.nc
+	if nc == nil {
+		return sql.ErrTxDone
 	}
 	t.nc = nil
-	_, err = nc.exec(context.Background(), stmt, nil)
-	t.p.release(nc) // rolls back what a failed COMMIT left open
+	var err error
+	if nc.c.GetAutocommit() {
+		err = errRolledBack // nothing to commit; a ROLLBACK has nothing to do
+		if stmt == `ROLLBACK` {
+			err = nil
+		}
+	} else {
+		_, err = nc.exec(context.Background(), stmt, nil)
+	}
+	t.p.release(nc) // closes rows left open, rolls back what a failed COMMIT left
 	return err
 }
 
@@ -214,15 +276,8 @@ const maxStmts = 512
 // own that done closes, while that one is still being read (a query inside another's
 // rows) or once the connection holds maxStmts.
 func (nc *nativeConn) stmt(query string) (s *sqlite3.Stmt, done func(), err error) {
-	if s, ok := nc.stmts[query]; ok {
-		if !s.Busy() {
-			return s, func() {}, nil
-		}
-		if nc.open == 0 {
-			// Busy with no rows open: left so by a ROLLBACK that aborted its rows.
-			s.Reset()
-			return s, func() {}, nil
-		}
+	if s, ok := nc.stmts[query]; ok && !s.Busy() {
+		return s, func() {}, nil
 	}
 	s, tail, err := nc.c.Prepare(query)
 	if err != nil {
@@ -262,9 +317,8 @@ func (nc *nativeConn) run(ctx context.Context, query string, args []any, fn func
 		if rerr := s.Reset(); err == nil && rerr != nil {
 			err = rerr
 		}
-		if err != nil && ctx.Err() != nil {
-			err = ctx.Err()
-		}
+		s.ClearBindings() // keys and hashes do not linger in the connection's memory
+		err = interrupted(ctx, err)
 	}()
 	return fn(s)
 }
@@ -326,6 +380,14 @@ func (nc *nativeConn) scan(s *sqlite3.Stmt, dest []any) error {
 	return nil
 }
 
+// interrupted is err, or ctx's error where ctx's end interrupted the statement.
+func interrupted(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && errors.Is(err, sqlite3.INTERRUPT) {
+		return ctx.Err()
+	}
+	return err
+}
+
 // query runs query and returns its rows, which hold the statement until closed;
 // closing them also calls release, if not nil.
 func (nc *nativeConn) query(ctx context.Context, query string, args []any, release func()) (sqlstore.Rows, error) {
@@ -338,11 +400,13 @@ func (nc *nativeConn) query(ctx context.Context, query string, args []any, relea
 	}
 	if err := bind(s, args); err != nil {
 		s.Reset()
+		s.ClearBindings()
 		done()
 		return nil, err
 	}
-	nc.open++
-	return &nativeRows{nc: nc, s: s, ctx: ctx, done: done, release: release}, nil
+	r := &nativeRows{nc: nc, s: s, ctx: ctx, done: done, release: release}
+	nc.rows[r] = struct{}{}
+	return r, nil
 }
 
 // nativeRows is a query's rows, read one Step at a time.
@@ -359,16 +423,18 @@ func (r *nativeRows) Next() bool {
 	if r.s == nil || r.err != nil {
 		return false
 	}
-	r.nc.c.SetInterrupt(r.ctx)
-	ok := r.s.Step()
-	r.nc.c.SetInterrupt(context.Background())
+	ok := r.step()
 	if !ok {
-		if r.err = r.s.Err(); r.err != nil && r.ctx.Err() != nil {
-			r.err = r.ctx.Err()
-		}
+		r.err = interrupted(r.ctx, r.s.Err())
 		r.Close()
 	}
 	return ok
+}
+
+func (r *nativeRows) step() bool {
+	r.nc.c.SetInterrupt(r.ctx)
+	defer r.nc.c.SetInterrupt(context.Background())
+	return r.s.Step()
 }
 
 func (r *nativeRows) Scan(dest ...any) error {
@@ -385,8 +451,9 @@ func (r *nativeRows) Close() error {
 		return nil
 	}
 	r.s.Reset()
+	r.s.ClearBindings()
 	r.s = nil
-	r.nc.open--
+	delete(r.nc.rows, r)
 	r.done()
 	if r.release != nil {
 		r.release()

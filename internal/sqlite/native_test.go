@@ -328,3 +328,82 @@ func TestNativeStatementCacheIsBounded(t *testing.T) {
 		t.Errorf("%d statements kept, want %d", len(nc.stmts), maxStmts)
 	}
 }
+
+// TestNativeEndings: rows left open when their transaction ends are closed with it
+// and their connection is whole again; statements after SQLite ended a transaction on
+// its own are refused rather than run outside it; a closed pool refuses new work and
+// closes what comes back to it.
+func TestNativeEndings(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "n.db"), Options{Readers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.w.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.w.ExecContext(ctx, `INSERT INTO t VALUES (1), (2), (3)`); err != nil {
+		t.Fatal(err)
+	}
+
+	rtx, err := st.readers.Begin(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := rtx.QueryContext(ctx, `SELECT id FROM t ORDER BY id`)
+	if err != nil || !rows.Next() {
+		t.Fatalf("rows: %v", err)
+	}
+	if err := rtx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if rows.Next() {
+		t.Error("rows still read after their transaction ended")
+	}
+	var n int64
+	if err := st.readers.single().QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n); err != nil || n != 3 {
+		t.Errorf("the connection after: %d, %v", n, err)
+	}
+	rows, err = st.readers.single().QueryContext(ctx, `SELECT id FROM t ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	wtx, err := st.writer.Begin(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wtx.ExecContext(ctx, `INSERT INTO t VALUES (4)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wtx.ExecContext(ctx, `ROLLBACK`); err != nil { // as SQLite does on a full disk
+		t.Fatal(err)
+	}
+	if _, err := wtx.ExecContext(ctx, `INSERT INTO t VALUES (5)`); !errors.Is(err, errRolledBack) {
+		t.Errorf("a statement after the rollback: %v, want errRolledBack", err)
+	}
+	if err := wtx.Commit(); !errors.Is(err, errRolledBack) {
+		t.Errorf("commit after the rollback: %v, want errRolledBack", err)
+	}
+	if err := st.readers.single().QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n); err != nil || n != 3 {
+		t.Errorf("after the rolled-back transaction: %d rows, %v; want 3", n, err)
+	}
+
+	held := <-st.writer.idle
+	if err := st.writer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.writer.Begin(ctx, false); !errors.Is(err, errPoolClosed) {
+		t.Errorf("Begin on a closed pool: %v", err)
+	}
+	st.writer.release(held) // closes it
+	if len(st.writer.idle) != 0 {
+		t.Error("a connection released after Close went back to the pool")
+	}
+}

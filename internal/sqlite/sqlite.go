@@ -176,7 +176,8 @@ func (s *Store) Write(ctx context.Context, fn func(licensing.Tx) error) error {
 // ObserveWriteBatches reports the size of every committed write batch to fn.
 func (s *Store) ObserveWriteBatches(fn func(size int)) { s.g.ObserveBatches(fn) }
 
-// DB is the writer connection (copy and tests).
+// DB is a database/sql connection of its own (migrations, copy, tests); a write
+// through it waits for the store's writer (busy timeout).
 func (s *Store) DB() *sql.DB { return s.w }
 
 func (s *Store) Ping(ctx context.Context) error {

@@ -179,19 +179,18 @@ func (g *GroupCommit) commitBatch(batch []*groupWrite) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	q := tx
 	for _, w := range batch {
-		if _, err := q.ExecContext(ctx, `SAVEPOINT write`); err != nil {
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT write`); err != nil {
 			return fmt.Errorf("savepoint: %w", err)
 		}
 		fn := w.fn
-		w.err, w.pan = runGuarded(func() error { return fn(&Tx{Q: uninterruptible{q}, D: g.d}) })
+		w.err, w.pan = runGuarded(func() error { return fn(&Tx{Q: uninterruptible{tx}, D: g.d}) })
 		if w.err != nil || w.pan != nil {
-			if _, err := q.ExecContext(ctx, `ROLLBACK TO write`); err != nil {
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO write`); err != nil {
 				return fmt.Errorf("rollback to savepoint: %w", err)
 			}
 		}
-		if _, err := q.ExecContext(ctx, `RELEASE write`); err != nil {
+		if _, err := tx.ExecContext(ctx, `RELEASE write`); err != nil {
 			return fmt.Errorf("release savepoint: %w", err)
 		}
 	}

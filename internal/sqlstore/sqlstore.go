@@ -57,7 +57,8 @@ type Beginner interface {
 	Begin(ctx context.Context, readOnly bool) (Transaction, error)
 }
 
-// Transaction is a Querier inside one transaction. Rollback after Commit does nothing.
+// Transaction is a Querier inside one transaction. Rollback after Commit changes
+// nothing (it returns sql.ErrTxDone), so callers may defer it.
 type Transaction interface {
 	Querier
 	Commit() error
@@ -80,7 +81,8 @@ func Run(ctx context.Context, b Beginner, readOnly bool, d Dialect, fn func(lice
 	}
 	// Deferred so that a panic in fn also ends the transaction at once, instead of
 	// leaving it holding the writer (SQLite) or its row locks and pool connection
-	// (PostgreSQL) until ctx ends; after Commit it is a no-op.
+	// (PostgreSQL) until ctx ends, or for ever (SQLite's own connections);
+	// after Commit it changes nothing.
 	defer tx.Rollback()
 	if err := fn(&Tx{Q: tx, D: d}); err != nil {
 		return err

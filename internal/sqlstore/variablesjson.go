@@ -48,10 +48,10 @@ func variablesFromJSON(deviceID int64, b []byte) ([]licensing.Variable, error) {
 // control character and valid UTF-8; ok is false for anything else.
 func decodeVariables(b []byte) (rows []variableJSON, ok bool) {
 	d := varDecoder{b: b}
-	if !d.byte('[') {
+	if !d.consume('[') {
 		return nil, false
 	}
-	if d.byte(']') {
+	if d.consume(']') {
 		return rows, d.end()
 	}
 	for {
@@ -60,10 +60,10 @@ func decodeVariables(b []byte) (rows []variableJSON, ok bool) {
 			return nil, false
 		}
 		rows = append(rows, r)
-		if d.byte(']') {
+		if d.consume(']') {
 			return rows, d.end()
 		}
-		if !d.byte(',') {
+		if !d.consume(',') {
 			return nil, false
 		}
 	}
@@ -85,8 +85,8 @@ func (d *varDecoder) space() {
 	}
 }
 
-// byte consumes c, after any white space, if it is next.
-func (d *varDecoder) byte(c byte) bool {
+// consume consumes c, after any white space, if it is next.
+func (d *varDecoder) consume(c byte) bool {
 	d.space()
 	if d.i < len(d.b) && d.b[d.i] == c {
 		d.i++
@@ -101,30 +101,30 @@ func (d *varDecoder) end() bool {
 }
 
 func (d *varDecoder) object() (r variableJSON, ok bool) {
-	if !d.byte('{') {
+	if !d.consume('{') {
 		return r, false
 	}
 	var seen [4]bool
 	for k := 0; k < 4; k++ {
-		if k > 0 && !d.byte(',') {
+		if k > 0 && !d.consume(',') {
 			return r, false
 		}
-		key, ok := d.str()
-		if !ok || len(key) != 1 || !d.byte(':') {
+		key, ok := d.text()
+		if !ok || len(key) != 1 || !d.consume(':') {
 			return r, false
 		}
 		var slot int
 		switch key[0] {
 		case 'i':
-			slot, ok = 0, d.int(&r.I)
+			slot, ok = 0, d.integer(&r.I)
 		case 'n':
 			slot = 1
-			r.N, ok = d.str()
+			r.N, ok = d.text()
 		case 'v':
 			slot = 2
-			r.V, ok = d.str()
+			r.V, ok = d.text()
 		case 'c':
-			slot, ok = 3, d.int(&r.C)
+			slot, ok = 3, d.integer(&r.C)
 		default:
 			return r, false
 		}
@@ -133,12 +133,12 @@ func (d *varDecoder) object() (r variableJSON, ok bool) {
 		}
 		seen[slot] = true
 	}
-	return r, d.byte('}')
+	return r, d.consume('}')
 }
 
-// str reads a string without escapes or control characters, in valid UTF-8.
-func (d *varDecoder) str() (string, bool) {
-	if !d.byte('"') {
+// text reads a string without escapes or control characters, in valid UTF-8.
+func (d *varDecoder) text() (string, bool) {
+	if !d.consume('"') {
 		return "", false
 	}
 	start := d.i
@@ -160,8 +160,8 @@ func (d *varDecoder) str() (string, bool) {
 	return "", false
 }
 
-// int reads an integer in JSON's grammar (no fraction, no exponent) that fits int64.
-func (d *varDecoder) int(n *int64) bool {
+// integer reads an integer in JSON's grammar (no fraction, no exponent) that fits int64.
+func (d *varDecoder) integer(n *int64) bool {
 	d.space()
 	start := d.i
 	if d.i < len(d.b) && d.b[d.i] == '-' {
