@@ -19,11 +19,7 @@ import (
 // project scans into, and fails where database/sql fails.
 func TestNativeRowMatchesDatabaseSQL(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "n.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openNative(t, Options{})
 	if _, err := st.w.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, i INTEGER, s TEXT, b BLOB, f REAL)`); err != nil {
 		t.Fatal(err)
 	}
@@ -117,11 +113,7 @@ func TestNativeRowMatchesDatabaseSQL(t *testing.T) {
 // and gives up when its context ends.
 func TestNativePoolWaitsForAConnection(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "n.db"), Options{Readers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openNative(t, Options{Readers: 1})
 	nc := <-st.readers.idle
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
@@ -140,11 +132,7 @@ func TestNativePoolWaitsForAConnection(t *testing.T) {
 // loop), and a connection goes back to its pool however its user ended.
 func TestNativeTransactions(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "n.db"), Options{Readers: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openNative(t, Options{Readers: 2})
 	if _, err := st.w.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)`); err != nil {
 		t.Fatal(err)
 	}
@@ -271,10 +259,7 @@ func TestNativeTransactions(t *testing.T) {
 func TestNativeConnectionSettings(t *testing.T) {
 	ctx := context.Background()
 	for _, mode := range []string{SyncNormal, SyncFull} {
-		st, err := Open(ctx, filepath.Join(t.TempDir(), "n.db"), Options{Synchronous: mode})
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := openNative(t, Options{Synchronous: mode})
 		sync := map[string]int64{SyncNormal: 1, SyncFull: 2}[mode]
 		for _, c := range []struct {
 			pool   *nativePool
@@ -303,7 +288,6 @@ func TestNativeConnectionSettings(t *testing.T) {
 		if err := st.readers.single().QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&journal); err != nil || journal != "wal" {
 			t.Errorf("journal_mode %q, %v", journal, err)
 		}
-		st.Close()
 	}
 }
 
@@ -311,11 +295,7 @@ func TestNativeConnectionSettings(t *testing.T) {
 // prepared and runs any further text with a statement of its own.
 func TestNativeStatementCacheIsBounded(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "n.db"), Options{Readers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openNative(t, Options{Readers: 1})
 	for i := range maxStmts + 50 {
 		var got int64
 		if err := st.readers.single().QueryRowContext(ctx, fmt.Sprintf("SELECT %d + $1\n", i), int64(1)).Scan(&got); err != nil || got != int64(i+1) {
@@ -335,11 +315,7 @@ func TestNativeStatementCacheIsBounded(t *testing.T) {
 // closes what comes back to it.
 func TestNativeEndings(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "n.db"), Options{Readers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openNative(t, Options{Readers: 1})
 	if _, err := st.w.ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
@@ -406,4 +382,15 @@ func TestNativeEndings(t *testing.T) {
 	if len(st.writer.idle) != 0 {
 		t.Error("a connection released after Close went back to the pool")
 	}
+}
+
+// openNative opens a store on a new file, closed when the test ends.
+func openNative(t *testing.T, o Options) *Store {
+	t.Helper()
+	st, err := Open(context.Background(), filepath.Join(t.TempDir(), "n.db"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
