@@ -42,6 +42,7 @@ for tool in go jq curl awk; do
 done
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$root/scripts/lib/release-go.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/licensor-report.XXXXXX")
 bin=$tmp/licensor
 target=http://127.0.0.1:$PORT
@@ -140,8 +141,8 @@ ratio() { awk -v x="$1" -v y="$2" 'BEGIN { if (y > 0) printf "%.2f", x / y; else
 
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 echo
-printf 'licensor on SQLite, one instance, load generator on the same machine: %s CPUs (%s), GOMAXPROCS %s\n' \
-	"$(nproc 2>/dev/null || echo '?')" "${cpu:-unknown CPU}" "$(j baselines .baselines.sign_limit.goroutines)"
+printf 'licensor on SQLite, one instance, load generator on the same machine: %s CPUs (%s), GOMAXPROCS %s, built with %s\n' \
+	"$(nproc 2>/dev/null || echo '?')" "${cpu:-unknown CPU}" "$(j baselines .baselines.sign_limit.goroutines)" "$(go env GOVERSION)"
 printf 'concurrency %s, %s measured per run after %s warm-up, %s devices per run, %s variables per track request; p99 @80%%: paced at %s × the run'"'"'s req/s, latency from due time\n' \
 	"$CONCURRENCY" "$DURATION" "$WARMUP" "$DEVICES" "$VARIABLES" "$RATE_FRACTION"
 echo

@@ -32,6 +32,7 @@ for tool in go jq psql curl awk; do
 done
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$root/scripts/lib/release-go.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/licensor-scaleout.XXXXXX")
 bin=$tmp/licensor
 pids=()

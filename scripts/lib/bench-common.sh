@@ -3,6 +3,7 @@
 # and removes $tmp. Sets root (the repository) and tmp, and defines the helpers below
 # (build, init_db, start_server, stop_server, bench).
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$root/scripts/lib/release-go.sh"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/licensor-bench.XXXXXX")
 pid=
 cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
