@@ -13,6 +13,7 @@ import (
 
 	"github.com/licensor/licensor/internal/httpkit"
 	"github.com/licensor/licensor/internal/jsoncanon"
+	"github.com/licensor/licensor/internal/jsonplain"
 	"github.com/licensor/licensor/internal/licensing"
 )
 
@@ -219,6 +220,15 @@ func (p *params) variables() ([]licensing.VarInput, error) {
 	if raw[0] != '{' {
 		return nil, licensing.FieldError("variables", "variables must be a JSON object")
 	}
+	if out, ok := plainVariables(raw); ok {
+		return out, nil
+	}
+	return decodeVariables(raw)
+}
+
+// decodeVariables reads any variables object with encoding/json: values that are
+// strings, numbers (as JavaScript's String prints them) or booleans.
+func decodeVariables(raw []byte) ([]licensing.VarInput, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if _, err := dec.Token(); err != nil { // {
@@ -251,6 +261,62 @@ func (p *params) variables() ([]licensing.VarInput, error) {
 		out = append(out, licensing.VarInput{Name: name, Value: value})
 	}
 	return out, nil
+}
+
+// plainVariables reads a variables object whose every name and value is a plain
+// string (jsonplain), as heartbeats send them, the way variables does: a name given
+// twice keeps its first place and its last value. ok is false for anything else (a
+// number, a boolean, an escape), which variables then decodes with encoding/json and
+// answers as it always has.
+func plainVariables(raw []byte) (out []licensing.VarInput, ok bool) {
+	d := jsonplain.New(raw)
+	if !d.Consume('{') {
+		return nil, false
+	}
+	if d.Consume('}') {
+		return nil, d.End()
+	}
+	var index map[string]int
+	for {
+		name, ok := d.Text()
+		if !ok || !d.Consume(':') {
+			return nil, false
+		}
+		value, ok := d.Text()
+		if !ok {
+			return nil, false
+		}
+		i, seen := -1, false
+		if index != nil {
+			i, seen = index[name]
+		} else {
+			for j := range out { // few variables: a scan beats a map until there are many
+				if out[j].Name == name {
+					i, seen = j, true
+					break
+				}
+			}
+		}
+		if seen {
+			out[i].Value = value
+		} else {
+			out = append(out, licensing.VarInput{Name: name, Value: value})
+			if len(out) == 16 {
+				index = make(map[string]int, 32)
+				for j, v := range out {
+					index[v.Name] = j
+				}
+			} else if index != nil {
+				index[name] = len(out) - 1
+			}
+		}
+		if d.Consume('}') {
+			return out, d.End()
+		}
+		if !d.Consume(',') {
+			return nil, false
+		}
+	}
 }
 
 // jsString is JavaScript's String(v) for the scalar JSON values a variable may hold.

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unicode/utf8"
 
 	"github.com/licensor/licensor/internal/licensing"
 )
@@ -176,4 +178,71 @@ func TestTruncatedBody(t *testing.T) {
 	if licensing.ErrorCode(err) != licensing.EInvalidJSON {
 		t.Fatalf("err = %v, want invalid_json", err)
 	}
+}
+
+// plainVariablesSeeds: variables objects as heartbeats send them, and the ones the
+// plain reader must leave to encoding/json.
+var plainVariablesSeeds = []struct {
+	in    string
+	plain bool
+}{
+	{`{}`, true},
+	{`{"os":"linux","app_ver":"1.2.3"}`, true},
+	{` { "a" : "1" , "b":"2" } `, true},
+	{`{"a":"1","b":"2","a":"3"}`, true},
+	{`{"é 😀":"✓","":""}`, true},
+	{`{"a":"1","b":"2","c":"3","d":"4","e":"5","f":"6","g":"7","h":"8","i":"9","j":"10","k":"11","l":"12","m":"13","n":"14","o":"15","p":"16","q":"17","a":"x","q":"y","r":"18"}`, true},
+	{`{"a":1}`, false},
+	{`{"a":true}`, false},
+	{`{"a":null}`, false},
+	{`{"a":"x\"y"}`, false},
+	{`{"a\u0000":"x"}`, false},
+	{`{"a":"\u00e9"}`, false},
+	{`{"a":{"b":"c"}}`, false},
+	{`{"a":["b"]}`, false},
+	{`{"a":1e400}`, false},
+	{`{"a":"1",}`, false},
+	{`{"a" "1"}`, false},
+	{"{\"a\":\"tab\there\"}", false},
+}
+
+func TestPlainVariables(t *testing.T) {
+	for _, c := range plainVariablesSeeds {
+		_, ok := plainVariables([]byte(c.in))
+		if ok != c.plain {
+			t.Errorf("%s: plain %v, want %v", c.in, ok, c.plain)
+		}
+		checkPlainVariables(t, []byte(c.in))
+	}
+}
+
+// checkPlainVariables: where plainVariables reads raw, encoding/json's path reads the
+// same variables from it, in the same order.
+func checkPlainVariables(t *testing.T, raw []byte) {
+	t.Helper()
+	got, ok := plainVariables(raw)
+	if !ok {
+		return
+	}
+	want, err := decodeVariables(raw)
+	if err != nil {
+		t.Fatalf("%q: plain reader read %v, encoding/json refuses it: %v", raw, got, err)
+	}
+	if len(got) != len(want) || (len(got) > 0 && !reflect.DeepEqual(got, want)) {
+		t.Fatalf("%q: plain reader %v, encoding/json %v", raw, got, want)
+	}
+}
+
+func FuzzPlainVariables(f *testing.F) {
+	for _, c := range plainVariablesSeeds {
+		f.Add([]byte(c.in))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		// variables only ever sees a value of a valid JSON object body.
+		var m map[string]json.RawMessage
+		if json.Unmarshal(append(append([]byte(`{"variables":`), raw...), '}'), &m) != nil || !utf8.Valid(raw) {
+			return
+		}
+		checkPlainVariables(t, m["variables"])
+	})
 }

@@ -3,9 +3,7 @@ package sqlstore
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"unicode/utf8"
-
+	"github.com/licensor/licensor/internal/jsonplain"
 	"github.com/licensor/licensor/internal/licensing"
 )
 
@@ -47,84 +45,55 @@ func variablesFromJSON(deviceID int64, b []byte) ([]licensing.Variable, error) {
 // each once, i and c integers that fit int64, n and v strings with no escape, no
 // control character and valid UTF-8; ok is false for anything else.
 func decodeVariables(b []byte) (rows []variableJSON, ok bool) {
-	d := varDecoder{b: b}
-	if !d.consume('[') {
+	d := jsonplain.New(b)
+	if !d.Consume('[') {
 		return nil, false
 	}
-	if d.consume(']') {
-		return rows, d.end()
+	if d.Consume(']') {
+		return rows, d.End()
 	}
 	for {
-		r, ok := d.object()
+		r, ok := variableObject(d)
 		if !ok {
 			return nil, false
 		}
 		rows = append(rows, r)
-		if d.consume(']') {
-			return rows, d.end()
+		if d.Consume(']') {
+			return rows, d.End()
 		}
-		if !d.consume(',') {
+		if !d.Consume(',') {
 			return nil, false
 		}
 	}
 }
 
-type varDecoder struct {
-	b []byte
-	i int
-}
-
-func (d *varDecoder) space() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
-	}
-}
-
-// consume consumes c, after any white space, if it is next.
-func (d *varDecoder) consume(c byte) bool {
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == c {
-		d.i++
-		return true
-	}
-	return false
-}
-
-func (d *varDecoder) end() bool {
-	d.space()
-	return d.i == len(d.b)
-}
-
-func (d *varDecoder) object() (r variableJSON, ok bool) {
-	if !d.consume('{') {
+func variableObject(d *jsonplain.Scanner) (r variableJSON, ok bool) {
+	if !d.Consume('{') {
 		return r, false
 	}
 	var seen [4]bool
 	for k := 0; k < 4; k++ {
-		if k > 0 && !d.consume(',') {
+		if k > 0 && !d.Consume(',') {
 			return r, false
 		}
-		key, ok := d.text()
-		if !ok || len(key) != 1 || !d.consume(':') {
+		key, ok := d.Text()
+		if !ok || len(key) != 1 || !d.Consume(':') {
 			return r, false
 		}
 		var slot int
 		switch key[0] {
 		case 'i':
-			slot, ok = 0, d.integer(&r.I)
+			slot = 0
+			r.I, ok = d.Integer()
 		case 'n':
 			slot = 1
-			r.N, ok = d.text()
+			r.N, ok = d.Text()
 		case 'v':
 			slot = 2
-			r.V, ok = d.text()
+			r.V, ok = d.Text()
 		case 'c':
-			slot, ok = 3, d.integer(&r.C)
+			slot = 3
+			r.C, ok = d.Integer()
 		default:
 			return r, false
 		}
@@ -133,51 +102,5 @@ func (d *varDecoder) object() (r variableJSON, ok bool) {
 		}
 		seen[slot] = true
 	}
-	return r, d.consume('}')
-}
-
-// text reads a string without escapes or control characters, in valid UTF-8.
-func (d *varDecoder) text() (string, bool) {
-	if !d.consume('"') {
-		return "", false
-	}
-	start := d.i
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
-		case c == '"':
-			s := d.b[start:d.i]
-			d.i++
-			if !utf8.Valid(s) {
-				return "", false
-			}
-			return string(s), true
-		case c == '\\' || c < 0x20:
-			return "", false
-		}
-		d.i++
-	}
-	return "", false
-}
-
-// integer reads an integer in JSON's grammar (no fraction, no exponent) that fits int64.
-func (d *varDecoder) integer(n *int64) bool {
-	d.space()
-	start := d.i
-	if d.i < len(d.b) && d.b[d.i] == '-' {
-		d.i++
-	}
-	digits := d.i
-	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
-		d.i++
-	}
-	if d.i == digits || (d.b[digits] == '0' && d.i-digits > 1) {
-		return false // no digits, or a leading zero
-	}
-	if d.i < len(d.b) && (d.b[d.i] == '.' || d.b[d.i] == 'e' || d.b[d.i] == 'E') {
-		return false
-	}
-	v, err := strconv.ParseInt(string(d.b[start:d.i]), 10, 64)
-	*n = v
-	return err == nil
+	return r, d.Consume('}')
 }
