@@ -25,7 +25,8 @@ import (
 // connection keeps the statements it ran prepared (parsing SQL was a quarter of the
 // server's CPU before statements were cached), up to maxStmts: sqlstore's texts are
 // fixed but for the list filters' few combinations and the row counts of its multi-row
-// upserts (at most 100 each); a text beyond the bound is prepared for its one use.
+// upserts (100 each by default, more where an operator raises the variables limits);
+// past the bound a statement is evicted for the new one.
 type nativePool struct {
 	idle  chan *nativeConn
 	begin string // BEGIN or BEGIN IMMEDIATE
@@ -272,11 +273,10 @@ func (t *nativeTx) end(stmt string) error {
 // maxStmts bounds the statements a connection keeps prepared.
 const maxStmts = 512
 
-// stmt returns the statement for query: the connection's prepared one, or one of its
-// own that done closes, while that one is still being read (a query inside another's
-// rows) or once the connection holds maxStmts.
+// stmt returns the statement for query: the connection's prepared one, or, while open
+// rows hold that one (a query inside another's rows), one of its own that done closes.
 func (nc *nativeConn) stmt(query string) (s *sqlite3.Stmt, done func(), err error) {
-	if s, ok := nc.stmts[query]; ok && !s.Busy() {
+	if s, ok := nc.stmts[query]; ok && !nc.inUse(s) {
 		return s, func() {}, nil
 	}
 	s, tail, err := nc.c.Prepare(query)
@@ -289,11 +289,38 @@ func (nc *nativeConn) stmt(query string) (s *sqlite3.Stmt, done func(), err erro
 		}
 		return nil, nil, fmt.Errorf("sqlite: not one statement: %q", query)
 	}
-	if _, ok := nc.stmts[query]; ok || len(nc.stmts) >= maxStmts {
+	if _, ok := nc.stmts[query]; ok {
+		return s, func() { s.Close() }, nil
+	}
+	if len(nc.stmts) >= maxStmts && !nc.evict() {
 		return s, func() { s.Close() }, nil
 	}
 	nc.stmts[query] = s
 	return s, func() {}, nil
+}
+
+// inUse reports whether rows still open hold s (stepped or not yet).
+func (nc *nativeConn) inUse(s *sqlite3.Stmt) bool {
+	for r := range nc.rows {
+		if r.s == s {
+			return true
+		}
+	}
+	return false
+}
+
+// evict closes one statement not being read, chosen at random (map order): a bound
+// that keeps the hot statements most of the time without bookkeeping per use. It
+// reports false if every statement is being read.
+func (nc *nativeConn) evict() bool {
+	for q, s := range nc.stmts {
+		if !nc.inUse(s) {
+			s.Close()
+			delete(nc.stmts, q)
+			return true
+		}
+	}
+	return false
 }
 
 // run binds args to query's statement and calls fn with it while ctx may interrupt

@@ -198,6 +198,16 @@ func TestNativeTransactions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The same text again before the first rows are read: a statement of its own, so
+	// the first rows keep their argument.
+	again, err := rtx.QueryContext(ctx, `SELECT id, v FROM t WHERE id > $1 ORDER BY id`, int64(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Next() {
+		t.Fatal("no row for id > 2")
+	}
+	again.Close()
 	var got []string
 	for rows.Next() {
 		var id int64
@@ -292,7 +302,7 @@ func TestNativeConnectionSettings(t *testing.T) {
 }
 
 // TestNativeStatementCacheIsBounded: a connection keeps at most maxStmts statements
-// prepared and runs any further text with a statement of its own.
+// prepared, evicting one for each new text past the bound.
 func TestNativeStatementCacheIsBounded(t *testing.T) {
 	ctx := context.Background()
 	st := openNative(t, Options{Readers: 1})
@@ -306,6 +316,9 @@ func TestNativeStatementCacheIsBounded(t *testing.T) {
 	defer func() { st.readers.idle <- nc }()
 	if len(nc.stmts) != maxStmts {
 		t.Errorf("%d statements kept, want %d", len(nc.stmts), maxStmts)
+	}
+	if _, ok := nc.stmts[fmt.Sprintf("SELECT %d + $1\n", maxStmts+49)]; !ok {
+		t.Error("the newest statement was not kept")
 	}
 }
 
