@@ -28,9 +28,10 @@ import (
 // upserts (100 each by default, more where an operator raises the variables limits);
 // past the bound a statement is evicted for the new one.
 type nativePool struct {
-	idle  chan *nativeConn
-	begin string // BEGIN or BEGIN IMMEDIATE
-	open  func() (*nativeConn, error)
+	idle       chan *nativeConn
+	begin      string // BEGIN or BEGIN IMMEDIATE
+	open       func() (*nativeConn, error)
+	autocommit querier // single
 
 	mu      sync.Mutex // guards closed against release
 	closed  bool
@@ -51,6 +52,7 @@ var errPoolClosed = errors.New("sqlite: store is closed")
 // each set up by setup; its transactions start with begin.
 func openNativePool(dsn string, n int, begin string, setup func(*sqlite3.Conn) error) (*nativePool, error) {
 	p := &nativePool{idle: make(chan *nativeConn, n), begin: begin, closing: make(chan struct{})}
+	p.autocommit = querier{acquire: p.acquire, release: p.release}
 	p.open = func() (*nativeConn, error) {
 		c, err := sqlite3.OpenFlags(dsn, sqlite3.OPEN_READWRITE|sqlite3.OPEN_URI)
 		if err != nil {
@@ -144,39 +146,45 @@ func (p *nativePool) release(nc *nativeConn) {
 	p.idle <- nc
 }
 
-// single is a Querier whose every statement runs on its own, in autocommit mode.
-func (p *nativePool) single() sqlstore.Querier { return nativeSingle{p} }
+// single is a Querier whose every statement runs on its own, in autocommit mode, on a
+// connection of the pool taken for that statement (for rows, until they are closed).
+func (p *nativePool) single() sqlstore.Querier { return p.autocommit }
 
-type nativeSingle struct{ p *nativePool }
+// querier runs each statement on the connection acquire gives and hands it back with
+// release: a pool's (autocommit) or a transaction's own.
+type querier struct {
+	acquire func(context.Context) (*nativeConn, error)
+	release func(*nativeConn)
+}
 
-func (q nativeSingle) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	nc, err := q.p.acquire(ctx)
+func (q querier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	nc, err := q.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer q.p.release(nc)
+	defer q.release(nc)
 	return nc.exec(ctx, query, args)
 }
 
-func (q nativeSingle) QueryContext(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	nc, err := q.p.acquire(ctx)
+func (q querier) QueryContext(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	nc, err := q.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := nc.query(ctx, query, args, func() { q.p.release(nc) })
+	rows, err := nc.query(ctx, query, args, func() { q.release(nc) })
 	if err != nil {
-		q.p.release(nc)
+		q.release(nc)
 	}
 	return rows, err
 }
 
-func (q nativeSingle) QueryRowContext(ctx context.Context, query string, args ...any) sqlstore.Row {
+func (q querier) QueryRowContext(ctx context.Context, query string, args ...any) sqlstore.Row {
 	return rowFunc(func(dest ...any) error {
-		nc, err := q.p.acquire(ctx)
+		nc, err := q.acquire(ctx)
 		if err != nil {
 			return err
 		}
-		defer q.p.release(nc)
+		defer q.release(nc)
 		return nc.queryRow(ctx, query, args, dest)
 	})
 }
@@ -197,11 +205,14 @@ func (p *nativePool) Begin(ctx context.Context, readOnly bool) (sqlstore.Transac
 		p.release(nc)
 		return nil, err
 	}
-	return &nativeTx{p: p, nc: nc}, nil
+	t := &nativeTx{p: p, nc: nc}
+	t.querier = querier{acquire: t.conn, release: func(*nativeConn) {}}
+	return t, nil
 }
 
 // nativeTx is one transaction; its connection goes back to the pool when it ends.
 type nativeTx struct {
+	querier
 	p  *nativePool
 	nc *nativeConn // nil once ended
 }
@@ -210,7 +221,8 @@ type nativeTx struct {
 // an interrupt), so its statements would run, and commit, outside it.
 var errRolledBack = errors.New("sqlite: the transaction was rolled back")
 
-func (t *nativeTx) conn() (*nativeConn, error) {
+// conn is the transaction's connection, while its statements may run.
+func (t *nativeTx) conn(context.Context) (*nativeConn, error) {
 	if t.nc == nil {
 		return nil, sql.ErrTxDone
 	}
@@ -218,32 +230,6 @@ func (t *nativeTx) conn() (*nativeConn, error) {
 		return nil, errRolledBack
 	}
 	return t.nc, nil
-}
-
-func (t *nativeTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	nc, err := t.conn()
-	if err != nil {
-		return nil, err
-	}
-	return nc.exec(ctx, query, args)
-}
-
-func (t *nativeTx) QueryContext(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	nc, err := t.conn()
-	if err != nil {
-		return nil, err
-	}
-	return nc.query(ctx, query, args, nil)
-}
-
-func (t *nativeTx) QueryRowContext(ctx context.Context, query string, args ...any) sqlstore.Row {
-	return rowFunc(func(dest ...any) error {
-		nc, err := t.conn()
-		if err != nil {
-			return err
-		}
-		return nc.queryRow(ctx, query, args, dest)
-	})
 }
 
 // Commit commits; if COMMIT fails the transaction is rolled back.
@@ -416,7 +402,7 @@ func interrupted(ctx context.Context, err error) error {
 }
 
 // query runs query and returns its rows, which hold the statement until closed;
-// closing them also calls release, if not nil.
+// closing them also calls release (once: the pool clears it when it closes them itself).
 func (nc *nativeConn) query(ctx context.Context, query string, args []any, release func()) (sqlstore.Rows, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
