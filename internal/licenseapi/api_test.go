@@ -30,6 +30,12 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureKey(t, signing.RSA2048)
+}
+
+// newFixtureKey is newFixture with a company signing key of algorithm alg.
+func newFixtureKey(t *testing.T, alg string) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "l.db"), sqlite.Options{})
 	if err != nil {
@@ -39,7 +45,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, now: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return f.now }
 	f.svc = licensing.NewService(st, licensing.WithClock(clock))
-	if f.creds, err = f.svc.Init(ctx, "acme", signing.RSA2048); err != nil {
+	if f.creds, err = f.svc.Init(ctx, "acme", alg); err != nil {
 		t.Fatal(err)
 	}
 	f.h = licenseapi.New(f.svc, licenseapi.Config{Now: clock})

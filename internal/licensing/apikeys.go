@@ -115,7 +115,7 @@ type apiKeyGuardKey struct{}
 // revoked (revoked_api_key otherwise), as the one lookup at the start of the request
 // that it replaces did; a key just read from the store needs no second look. A Write
 // checks it before anything else; a Read (nothing to undo) after its work, unless that
-// work checked it on the way (keyedDevice), and its error then wins over the work's.
+// work checked it on the way (keyedRead), and its error then wins over the work's.
 func WithAPIKey(ctx context.Context, k APIKey) context.Context {
 	if !k.cached {
 		return ctx

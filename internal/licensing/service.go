@@ -195,17 +195,15 @@ func (s *Service) lockedDevice(ctx context.Context, tx Tx, companyID int64, id I
 }
 
 func (s *Service) deviceScopedLock(ctx context.Context, tx Tx, companyID int64, id Identity, lock bool) (resolved, Device, error) {
-	if !lock {
-		if r, d, ok, err := s.keyedDevice(ctx, tx, companyID, id, pendingAPIKey(ctx)); ok {
-			return r, d, err
-		}
+	if r, ld, ok, err := s.keyedRead(ctx, tx, companyID, id, keyedWant{g: pendingAPIKey(ctx), lock: lock}); ok {
+		return r, ld.Device, err
 	}
 	return s.stepwiseDevice(ctx, tx, companyID, id, lock)
 }
 
 // stepwiseDevice is deviceScopedLock one lookup at a time, for any identity: the
-// path that finds the documented error of every miss. Callers whose keyedDevice (or
-// keyedRead) could not answer come here directly.
+// path that finds the documented error of every miss. Callers whose keyedRead could
+// not answer come here directly.
 func (s *Service) stepwiseDevice(ctx context.Context, tx Tx, companyID int64, id Identity, lock bool) (resolved, Device, error) {
 	r, err := s.resolve(ctx, tx, companyID, id, false)
 	if err != nil {
@@ -229,14 +227,14 @@ func (s *Service) stepwiseDevice(ctx context.Context, tx Tx, companyID int64, id
 }
 
 // quickDevice is deviceScoped plus the order, for a read that needs nothing more (a
-// check): keyedDevice as one statement outside any transaction, with the WithAPIKey
+// check): keyedRead as one statement outside any transaction, with the WithAPIKey
 // check folded in. ok is false when it cannot answer, and the caller then takes the
 // full path.
 func (s *Service) quickDevice(ctx context.Context, companyID int64, id Identity) (st LicenseState, ok bool, err error) {
 	var r resolved
-	var d Device
+	var ld LicenseDevice
 	err = s.store.ReadSingle(ctx, func(tx Tx) (err error) {
-		r, d, ok, err = s.keyedDevice(ctx, tx, companyID, id, pendingAPIKey(ctx))
+		r, ld, ok, err = s.keyedRead(ctx, tx, companyID, id, keyedWant{g: pendingAPIKey(ctx)})
 		return err
 	})
 	if !ok {
@@ -248,30 +246,36 @@ func (s *Service) quickDevice(ctx context.Context, companyID int64, id Identity)
 	if !cached || o.CompanyID != companyID {
 		return st, false, nil
 	}
-	return LicenseState{Product: r.Product, Order: o, License: r.License, Device: d}, true, err
+	return LicenseState{Product: r.Product, Order: o, License: r.License, Device: ld.Device}, true, err
 }
 
-// keyedDevice is deviceScoped in one statement (DeviceByLicenseKey), reporting the
-// state of API key g (id 0: none) first. It serves key-based licenses whose product
-// is cached and that have a device with the hardware id; ok is false when it cannot
-// answer (anything else, a license or device not found), and the caller takes the
-// step-by-step path, which also finds the documented error for a miss.
-func (s *Service) keyedDevice(ctx context.Context, tx Tx, companyID int64, id Identity, g guard) (r resolved, d Device, ok bool, err error) {
-	r, ld, ok, err := s.keyedRead(ctx, tx, companyID, id, g, false)
-	return r, ld.Device, ok, err
+// keyedWant is what keyedRead reads besides the license and device.
+type keyedWant struct {
+	g    guard // the API key whose state to report first (id 0: none)
+	vars bool  // the device's variables (ld.Variables)
+	lock bool  // under the license lock, as lockedDevice (in a write transaction)
 }
 
-// keyedRead is keyedDevice, also reading the device's variables when vars is set
-// (ld.Variables, in the same statement). ld.Device is set only when err is nil.
-func (s *Service) keyedRead(ctx context.Context, tx Tx, companyID int64, id Identity, g guard, vars bool) (r resolved, ld LicenseDevice, ok bool, err error) {
+// keyedRead is deviceScoped in one statement (DeviceByLicenseKey), reporting the
+// state of API key w.g first, with what w asks for besides. It serves key-based
+// licenses whose product is cached and that have a device with the hardware id; ok
+// is false when it cannot answer (anything else, a license or device not found, a
+// lock the store cannot take in one statement), and the caller takes the
+// step-by-step path, which also finds the documented error for a miss. ld.Device is
+// set only when err is nil.
+func (s *Service) keyedRead(ctx context.Context, tx Tx, companyID int64, id Identity, w keyedWant) (r resolved, ld LicenseDevice, ok bool, err error) {
 	p, cached := s.cache.products.Get(productKey{companyID, id.Product})
 	if !cached || p.AuthorizationMethod != AuthLicenseKey || id.LicenseKey == "" {
 		return r, ld, false, nil
 	}
-	recall := s.recallSlots(ctx)
+	var recall []int
+	if !w.lock { // a writer's answer is new: nothing to recall
+		recall = s.recallSlots(ctx)
+	}
+	g := w.g
 	ld, err = tx.DeviceByLicenseKey(ctx, LicenseDeviceQuery{APIKeyID: g.id, CompanyID: companyID,
-		ProductID: p.ID, LicenseKey: id.LicenseKey, HardwareID: id.HardwareID, Recall: recall, Variables: vars})
-	if errors.Is(err, ErrNoRows) {
+		ProductID: p.ID, LicenseKey: id.LicenseKey, HardwareID: id.HardwareID, Recall: recall, Variables: w.vars, Lock: w.lock})
+	if errors.Is(err, ErrNoRows) || errors.Is(err, errors.ErrUnsupported) {
 		return r, LicenseDevice{}, false, nil
 	} else if err != nil {
 		return r, LicenseDevice{}, true, fmt.Errorf("device by license key: %w", err)

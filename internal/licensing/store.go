@@ -98,7 +98,9 @@ type Tx interface {
 	ListAudit(ctx context.Context, companyID int64, f AuditFilter) ([]AuditEntry, int64, error)
 
 	Variables(ctx context.Context, deviceID int64) ([]Variable, error)
-	// UpsertVariables writes each variable by (device, name), setting ID on each.
+	// UpsertVariables writes each variable by (device, name), setting ID on each. A
+	// variable that comes with its row's ID (as Variables returned it) may be written
+	// by that ID, the cheaper way where the row is still there.
 	UpsertVariables(ctx context.Context, deviceID int64, vars []Variable) error
 }
 
@@ -157,6 +159,11 @@ type LicenseDeviceQuery struct {
 	// Variables asks for the device's variables (as Tx.Variables returns them) in the
 	// same statement.
 	Variables bool
+	// Lock asks, inside a write transaction, that the license be held against
+	// concurrent writers until the transaction ends, as LockLicense holds it. A store
+	// that cannot read everything asked under that lock in one statement answers
+	// errors.ErrUnsupported, and the caller takes the step-by-step path.
+	Lock bool
 }
 
 // LicenseDevice is what DeviceByLicenseKey found.

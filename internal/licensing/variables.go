@@ -125,18 +125,22 @@ func (s *Service) storeVariables(ctx context.Context, tx Tx, deviceID int64, var
 	if !changed {
 		return out, false, nil
 	}
-	names := make(map[string]bool, len(existing))
+	ids := make(map[string]int64, len(existing))
 	for _, v := range existing {
-		names[v.Name] = true
+		ids[v.Name] = v.ID
 	}
 	var writes []Variable
 	added := 0
 	for _, v := range out {
 		if v.ID == 0 {
-			writes = append(writes, v)
-			if !names[v.Name] {
+			// A new value of an existing variable carries its row's id, so the store
+			// can rewrite that row directly.
+			id, ok := ids[v.Name]
+			if !ok {
 				added++
 			}
+			v.ID = id
+			writes = append(writes, v)
 		}
 	}
 	if len(existing)+added > s.limits.MaxVariablesPerDevice {
@@ -195,7 +199,7 @@ func (s *Service) deviceVariables(ctx context.Context, companyID int64, id Ident
 	var ld LicenseDevice
 	var ok bool
 	err = s.store.ReadSingle(ctx, func(tx Tx) (err error) {
-		r, ld, ok, err = s.keyedRead(ctx, tx, companyID, id, pendingAPIKey(ctx), true)
+		r, ld, ok, err = s.keyedRead(ctx, tx, companyID, id, keyedWant{g: pendingAPIKey(ctx), vars: true})
 		return err
 	})
 	if ok {

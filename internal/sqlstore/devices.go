@@ -145,6 +145,13 @@ func (t *Tx) DeviceByHardwareID(ctx context.Context, licenseID int64, hardwareID
 // DeviceByLicenseKey is the License API's hottest read as one statement (one snapshot,
 // no transaction needed): see licensing.Tx.
 func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQuery) (licensing.LicenseDevice, error) {
+	if q.Lock && t.D.LockSuffix != "" {
+		// A row lock taken by a join (PostgreSQL's FOR UPDATE OF l) is taken after the
+		// statement's snapshot: the device and variables read with it could predate a
+		// writer that held the license just before. Only where a write transaction is
+		// already exclusive (SQLite) does the plain statement read under the lock.
+		return licensing.LicenseDevice{}, errors.ErrUnsupported
+	}
 	text, slots, err := deviceByLicenseKeySQL(t.D, q.Recall, q.Variables)
 	if err != nil {
 		return licensing.LicenseDevice{}, err
@@ -242,49 +249,64 @@ func (t *Tx) Variables(ctx context.Context, deviceID int64) ([]licensing.Variabl
 }
 
 func (t *Tx) UpsertVariables(ctx context.Context, deviceID int64, vars []licensing.Variable) error {
-	if len(vars) == 0 {
-		return nil
-	}
-	// One statement for all rows; a name given twice counts once, with its last value
-	// (PostgreSQL refuses to update one row twice in a statement).
+	// A name given twice is written once, with its last value (PostgreSQL refuses to
+	// update one row twice in a statement); every entry gets that row's id.
 	last := make(map[string]int, len(vars))
 	for i, v := range vars {
 		last[v.Name] = i
 	}
+	// A variable that comes with its row's id is rewritten by that id: a primary-key
+	// update, without the insert attempt, the unique-index probe and the RETURNING of
+	// an upsert. The rest (and any whose row is gone) take one upsert for all.
 	var q strings.Builder
-	q.WriteString(`INSERT INTO device_variables (device_id, name, value, created_at) VALUES `)
 	args := make([]any, 0, 4*len(last))
-	for i, v := range vars {
+	for i := range vars {
+		v := &vars[i]
 		if last[v.Name] != i {
 			continue
 		}
-		if len(args) > 0 {
+		if v.ID != 0 {
+			res, err := t.Q.ExecContext(ctx, `UPDATE device_variables SET value = $1, created_at = $2 WHERE id = $3 AND device_id = $4 AND name = $5`,
+				v.Value, ms(v.CreatedAt), v.ID, deviceID, v.Name)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 1 {
+				continue
+			}
+		}
+		if len(args) == 0 {
+			q.WriteString(`INSERT INTO device_variables (device_id, name, value, created_at) VALUES `)
+		} else {
 			q.WriteString(", ")
 		}
 		n := len(args)
 		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
 		args = append(args, deviceID, v.Name, v.Value, ms(v.CreatedAt))
 	}
-	q.WriteString(` ON CONFLICT (device_id, name) DO UPDATE SET value = excluded.value, created_at = excluded.created_at RETURNING id, name`)
-	rows, err := t.Q.QueryContext(ctx, q.String(), args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	ids := make(map[string]int64, len(last))
-	for rows.Next() {
-		var id int64
-		var name string
-		if err := rows.Scan(&id, &name); err != nil {
+	if len(args) > 0 {
+		q.WriteString(` ON CONFLICT (device_id, name) DO UPDATE SET value = excluded.value, created_at = excluded.created_at RETURNING id, name`)
+		rows, err := t.Q.QueryContext(ctx, q.String(), args...)
+		if err != nil {
 			return err
 		}
-		ids[name] = id
-	}
-	if err := rows.Err(); err != nil {
-		return err
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
+				return err
+			}
+			vars[last[name]].ID = id
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
 	}
 	for i := range vars {
-		vars[i].ID, vars[i].DeviceID = ids[vars[i].Name], deviceID
+		vars[i].ID, vars[i].DeviceID = vars[last[vars[i].Name]].ID, deviceID
 	}
 	return nil
 }

@@ -409,4 +409,37 @@ func testDeviceByLicenseKey(t *testing.T, e *env) {
 	if ld, err := get(q); err != nil || ld.Variables != nil {
 		t.Errorf("variables not asked for: %+v, %v", ld.Variables, err)
 	}
+
+	// Under the license lock, in a write transaction: the same answer as without, or
+	// errors.ErrUnsupported from a store that cannot take the lock in one statement
+	// (then for every query); a miss is still ErrNoRows where it can answer.
+	unlocked, err := get(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var locked licensing.LicenseDevice
+	var lockErr, missErr error
+	e.write(func(tx licensing.Tx) error {
+		lq := q
+		lq.Lock, lq.Variables = true, true
+		locked, lockErr = tx.DeviceByLicenseKey(e.ctx, lq)
+		lq.HardwareID = "hw-missing"
+		_, missErr = tx.DeviceByLicenseKey(e.ctx, lq)
+		return nil
+	})
+	switch {
+	case errors.Is(lockErr, errors.ErrUnsupported):
+		if !errors.Is(missErr, errors.ErrUnsupported) {
+			t.Errorf("locked miss: %v, want ErrUnsupported as for the hit", missErr)
+		}
+	case lockErr != nil:
+		t.Errorf("locked read: %v", lockErr)
+	default:
+		equal(t, "locked: license", locked.License, unlocked.License)
+		equal(t, "locked: device", locked.Device, unlocked.Device)
+		equal(t, "locked: variables", locked.Variables, wantVars(a.Device.ID))
+		if !errors.Is(missErr, licensing.ErrNoRows) {
+			t.Errorf("locked miss: %v, want ErrNoRows", missErr)
+		}
+	}
 }

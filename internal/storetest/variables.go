@@ -9,6 +9,7 @@ import (
 var variableTests = []test{
 	{"Upsert", testUpsertVariables},
 	{"SameNameTwiceInOneCall", testUpsertSameNameTwice},
+	{"ByID", testUpsertVariablesByID},
 }
 
 func testUpsertVariables(t *testing.T, e *env) {
@@ -76,4 +77,74 @@ func testUpsertSameNameTwice(t *testing.T, e *env) {
 	var got []licensing.Variable
 	e.read(func(tx licensing.Tx) (err error) { got, err = tx.Variables(e.ctx, tn.Device.ID); return err })
 	equal(t, "stored", got, []licensing.Variable{vs[1]})
+}
+
+// testUpsertVariablesByID: a variable that comes with its row's id is written to that
+// row; an id that is not the row of that device and name (another device's, another
+// name's, a deleted or made-up one) changes nothing of that row and the variable is
+// written by (device, name) as without an id; a name twice keeps its last value
+// whichever entries carry ids.
+func testUpsertVariablesByID(t *testing.T, e *env) {
+	tn := e.tenant("a")
+	dev := tn.Device.ID
+	other := e.device(tn.Company.ID, tn.License.ID, "hw-other", true, false)
+	stored := func(deviceID int64) (vs []licensing.Variable) {
+		t.Helper()
+		e.read(func(tx licensing.Tx) (err error) { vs, err = tx.Variables(e.ctx, deviceID); return err })
+		return vs
+	}
+	first := []licensing.Variable{{Name: "a", Value: "1", CreatedAt: at(1)}, {Name: "b", Value: "1", CreatedAt: at(1)}}
+	e.write(func(tx licensing.Tx) error { return tx.UpsertVariables(e.ctx, dev, first) })
+	theirs := []licensing.Variable{{Name: "a", Value: "theirs", CreatedAt: at(1)}}
+	e.write(func(tx licensing.Tx) error { return tx.UpsertVariables(e.ctx, other.ID, theirs) })
+
+	byID := []licensing.Variable{{ID: first[0].ID, Name: "a", Value: "2", CreatedAt: at(2)}}
+	e.write(func(tx licensing.Tx) error { return tx.UpsertVariables(e.ctx, dev, byID) })
+	if byID[0].ID != first[0].ID || byID[0].DeviceID != dev {
+		t.Errorf("by id: %s, want id %d on device %d", show(byID[0]), first[0].ID, dev)
+	}
+	equal(t, "by id", stored(dev), []licensing.Variable{byID[0], first[1]})
+
+	for _, tc := range []struct {
+		name string
+		id   int64
+	}{
+		{"another device's row", theirs[0].ID},
+		{"another name's row", first[1].ID},
+		{"no such row", theirs[0].ID + 1000},
+	} {
+		vs := []licensing.Variable{{ID: tc.id, Name: "a", Value: tc.name, CreatedAt: at(3)}}
+		e.write(func(tx licensing.Tx) error { return tx.UpsertVariables(e.ctx, dev, vs) })
+		if vs[0].ID != first[0].ID {
+			t.Errorf("%s: id %d, want a's row %d", tc.name, vs[0].ID, first[0].ID)
+		}
+		got := stored(dev)
+		if len(got) != 2 || got[0].Value != tc.name || got[1].Value != "1" {
+			t.Errorf("%s: stored %s", tc.name, show(got))
+		}
+		equal(t, tc.name+": other device", stored(other.ID), theirs)
+	}
+
+	// A new name with a made-up id is inserted; a name twice ends with its last value.
+	vs := []licensing.Variable{
+		{ID: first[1].ID, Name: "b", Value: "first", CreatedAt: at(4)},
+		{ID: first[0].ID + 1000, Name: "c", Value: "new", CreatedAt: at(4)},
+		{Name: "b", Value: "last", CreatedAt: at(5)},
+	}
+	e.write(func(tx licensing.Tx) error { return tx.UpsertVariables(e.ctx, dev, vs) })
+	if vs[0].ID != first[1].ID || vs[2].ID != first[1].ID || vs[1].ID == first[0].ID+1000 || vs[1].ID == 0 {
+		t.Errorf("ids %s", show(vs))
+	}
+	got := stored(dev)
+	if len(got) != 3 || got[1].Value != "last" || got[2].Name != "c" || got[2].ID != vs[1].ID {
+		t.Errorf("name twice: stored %s", show(got))
+	}
+	vs = []licensing.Variable{
+		{Name: "b", Value: "first", CreatedAt: at(6)},
+		{ID: first[1].ID, Name: "b", Value: "last by id", CreatedAt: at(7)},
+	}
+	e.write(func(tx licensing.Tx) error { return tx.UpsertVariables(e.ctx, dev, vs) })
+	if got := stored(dev); got[1].Value != "last by id" || !got[1].CreatedAt.Equal(at(7)) || vs[0].ID != first[1].ID {
+		t.Errorf("name twice, last by id: stored %s, ids %s", show(got), show(vs))
+	}
 }
