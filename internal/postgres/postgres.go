@@ -35,7 +35,7 @@ var dialect = sqlstore.Dialect{
 		var pe *pgconn.PgError
 		return errors.As(err, &pe) && pe.Code == "23505" // unique_violation
 	},
-	VariablesJSON: `(SELECT COALESCE(json_agg(json_build_object('i', v.id, 'n', v.name, 'v', v.value, 'c', v.created_at) ORDER BY v.id), '[]')
+	VariablesJSON: `(SELECT COALESCE(json_agg(json_build_object('i', v.id, 'n', v.name, 'v', v.value, 'c', v.created_at)), '[]')
 	FROM device_variables v WHERE v.device_id = d.id)`,
 }
 

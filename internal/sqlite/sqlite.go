@@ -61,7 +61,7 @@ var dialect = sqlstore.Dialect{
 		var e *sqlite3.Error
 		return errors.As(err, &e) && e.ExtendedCode() == sqlite3.CONSTRAINT_UNIQUE
 	},
-	VariablesJSON: `(SELECT json_group_array(json_object('i', v.id, 'n', v.name, 'v', v.value, 'c', v.created_at) ORDER BY v.id)
+	VariablesJSON: `(SELECT json_group_array(json_object('i', v.id, 'n', v.name, 'v', v.value, 'c', v.created_at))
 	FROM device_variables v WHERE v.device_id = d.id)`,
 }
 

@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -235,17 +237,26 @@ func (t *Tx) TouchDeviceCheck(ctx context.Context, deviceID int64, at time.Time)
 // ---- variables
 
 func (t *Tx) Variables(ctx context.Context, deviceID int64) ([]licensing.Variable, error) {
-	rows, err := t.Q.QueryContext(ctx, `SELECT id, device_id, name, value, created_at FROM device_variables WHERE device_id = $1 ORDER BY id`, deviceID)
+	// Sorted here, not by the database: a device's few rows come in the order of the
+	// (device_id, name) index, and SQLite's sorter cost a third of the query.
+	rows, err := t.Q.QueryContext(ctx, `SELECT id, device_id, name, value, created_at FROM device_variables WHERE device_id = $1`, deviceID)
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, func(s interface{ Scan(...any) error }) (licensing.Variable, error) {
+	vs, err := collect(rows, func(s interface{ Scan(...any) error }) (licensing.Variable, error) {
 		var v licensing.Variable
 		var c int64
 		err := s.Scan(&v.ID, &v.DeviceID, &v.Name, &v.Value, &c)
 		v.CreatedAt = fromMS(c)
 		return v, err
 	})
+	sortVariables(vs)
+	return vs, err
+}
+
+// sortVariables puts a device's variables in id order.
+func sortVariables(vs []licensing.Variable) {
+	slices.SortFunc(vs, func(a, b licensing.Variable) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 func (t *Tx) UpsertVariables(ctx context.Context, deviceID int64, vars []licensing.Variable) error {

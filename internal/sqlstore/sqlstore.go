@@ -25,8 +25,8 @@ type Dialect struct {
 	// IsDuplicate reports whether err is a unique-constraint violation.
 	IsDuplicate func(error) bool
 	// VariablesJSON is a scalar subquery giving the variables of device d as a JSON
-	// array, ordered by id, of objects {"i": id, "n": name, "v": value, "c": created_at}
-	// ("[]" for none).
+	// array, in any order (the reader sorts them by id), of objects {"i": id, "n":
+	// name, "v": value, "c": created_at} ("[]" for none).
 	VariablesJSON string
 }
 

@@ -38,6 +38,7 @@ func variablesFromJSON(deviceID int64, b []byte) ([]licensing.Variable, error) {
 	for i, r := range rows {
 		vs[i] = licensing.Variable{ID: r.I, DeviceID: deviceID, Name: r.N, Value: r.V, CreatedAt: fromMS(r.C)}
 	}
+	sortVariables(vs)
 	return vs, nil
 }
 
