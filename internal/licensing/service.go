@@ -182,28 +182,22 @@ func preferActive(ctx context.Context, tx Tx, ls []License, hardwareID string) (
 	return 0, nil
 }
 
-// deviceScoped resolves an identity to its active device, in the documented order:
-// … → license_not_active → license_not_enabled → blacklisted → device_not_found.
-func (s *Service) deviceScoped(ctx context.Context, tx Tx, companyID int64, id Identity) (resolved, Device, error) {
-	return s.deviceScopedLock(ctx, tx, companyID, id, false)
-}
-
-// lockedDevice is deviceScoped for writers: it locks the license first, so the checks
-// and the device row it returns cannot change before the transaction ends.
+// lockedDevice resolves an identity to its active device for a writer (deviceScoped,
+// below), locking the license first, so the checks and the device row it returns
+// cannot change before the transaction ends: one statement where keyedRead can answer
+// under the lock, else one lookup at a time.
 func (s *Service) lockedDevice(ctx context.Context, tx Tx, companyID int64, id Identity) (resolved, Device, error) {
-	return s.deviceScopedLock(ctx, tx, companyID, id, true)
-}
-
-func (s *Service) deviceScopedLock(ctx context.Context, tx Tx, companyID int64, id Identity, lock bool) (resolved, Device, error) {
-	if r, ld, ok, err := s.keyedRead(ctx, tx, companyID, id, keyedWant{g: pendingAPIKey(ctx), lock: lock}); ok {
+	if r, ld, ok, err := s.keyedRead(ctx, tx, companyID, id, keyedWant{g: pendingAPIKey(ctx), lock: true}); ok {
 		return r, ld.Device, err
 	}
-	return s.stepwiseDevice(ctx, tx, companyID, id, lock)
+	return s.stepwiseDevice(ctx, tx, companyID, id, true)
 }
 
-// stepwiseDevice is deviceScopedLock one lookup at a time, for any identity: the
-// path that finds the documented error of every miss. Callers whose keyedRead could
-// not answer come here directly.
+// stepwiseDevice is deviceScoped one lookup at a time: it resolves an identity to its
+// active device in the documented order (… → license_not_active → license_not_enabled
+// → blacklisted → device_not_found), under the license lock if lock is set. It serves
+// any identity, and finds the documented error of every miss; callers whose keyedRead
+// could not answer come here.
 func (s *Service) stepwiseDevice(ctx context.Context, tx Tx, companyID int64, id Identity, lock bool) (resolved, Device, error) {
 	r, err := s.resolve(ctx, tx, companyID, id, false)
 	if err != nil {
@@ -292,7 +286,7 @@ func (s *Service) keyedRead(ctx context.Context, tx Tx, companyID int64, id Iden
 		recallFound(ctx, ld.Device.ID, ld.Signatures)
 	}
 	r = resolved{Product: p, License: ld.License}
-	// The documented order: license state before device state (as deviceScopedLock).
+	// The documented order: license state before device state (as stepwiseDevice).
 	if err := licenseUsable(ld.License); err != nil {
 		return r, LicenseDevice{}, true, err
 	}
