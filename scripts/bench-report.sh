@@ -4,11 +4,14 @@
 #
 # Builds the binary, starts `licensor serve` on a fresh SQLite database in a temp
 # dir (127.0.0.1 only), then:
-#   1. `licensor bench --baselines --workload none`: sign-limit (RSA-2048
-#      signatures/s on all cores) and http-limit (GET /healthz req/s at the same
-#      concurrency and duration as the workloads);
-#   2. each workload at CONCURRENCY for DURATION, unpaced, sampling the server's
-#      CPU and memory (--server-pid);
+#   1. each workload at CONCURRENCY for DURATION, unpaced, sampling the server's
+#      CPU and memory (--server-pid), right after its own baselines (--baselines):
+#      sign-limit (RSA-2048 signatures/s on all cores) and http-limit (GET /healthz
+#      req/s at the same concurrency and duration). Each ratio is to the baselines
+#      measured beside it, so that a shared machine whose speed drifts during the
+#      report does not skew the later workloads' ratios. BASELINES=once measures
+#      them once, before every workload, as reports before 2026-11-27 did;
+#   2. (BASELINES=once only: the baselines first, with --workload none);
 #   3. each workload again, paced (--rate) at RATE_FRACTION (80 %) of the req/s
 #      it reached in 2, for its p99 below saturation.
 # Every bench run seeds its own product and devices (seeding is not measured) and
@@ -24,6 +27,7 @@
 #   DURATION=10s WARMUP=2s CONCURRENCY=64 DEVICES=1000 VARIABLES=5 SIGN_DURATION=3s
 #   WORKLOADS="track-changing track-steady check get-variables activate-churn mixed"
 #   RATE_FRACTION=0.8   PORT=18491   KEEP_JSON=DIR (copy every run's JSON report there)
+#   BASELINES=each (or once)
 set -Eeuo pipefail
 
 DURATION=${DURATION:-10s}
@@ -36,6 +40,8 @@ WORKLOADS=${WORKLOADS:-track-changing track-steady check get-variables activate-
 RATE_FRACTION=${RATE_FRACTION:-0.8}
 PORT=${PORT:-18491}
 KEEP_JSON=${KEEP_JSON:-}
+BASELINES=${BASELINES:-each}
+case $BASELINES in each | once) ;; *) echo "bench-report: BASELINES must be each or once" >&2; exit 2 ;; esac
 
 for tool in go jq curl awk; do
 	command -v "$tool" >/dev/null || { echo "bench-report: $tool is required" >&2; exit 1; }
@@ -120,11 +126,16 @@ bench() {
 	[ "$rc" = 0 ] || fail "bench ($label) failed"
 }
 
-echo "bench-report: baselines (sign-limit for $SIGN_DURATION, http-limit at C=$CONCURRENCY for $DURATION)" >&2
-bench baselines --baselines --workload none --sign-duration "$SIGN_DURATION"
+own=()
+if [ "$BASELINES" = once ]; then
+	echo "bench-report: baselines (sign-limit for $SIGN_DURATION, http-limit at C=$CONCURRENCY for $DURATION)" >&2
+	bench baselines --baselines --workload none --sign-duration "$SIGN_DURATION"
+else
+	own=(--baselines --sign-duration "$SIGN_DURATION")
+fi
 for w in $WORKLOADS; do
-	echo "bench-report: $w at C=$CONCURRENCY for $DURATION (after $WARMUP warm-up)" >&2
-	bench "$w" --workload "$w" --warmup "$WARMUP"
+	echo "bench-report: $w at C=$CONCURRENCY for $DURATION (after $WARMUP warm-up${own:+, after its baselines})" >&2
+	bench "$w" --workload "$w" --warmup "$WARMUP" "${own[@]}"
 done
 for w in $WORKLOADS; do
 	rate=$(jq -r --argjson f "$RATE_FRACTION" '.rps * $f | . * 10 | round / 10' "$tmp/$w.json")
@@ -132,34 +143,55 @@ for w in $WORKLOADS; do
 	bench "$w-paced" --workload "$w" --rate "$rate" --warmup "$WARMUP"
 done
 
-# The table.
+# The table. Each workload's ratios are to its own baselines (BASELINES=each) or to the
+# one measurement before them all (once); the baseline rows give the range measured.
 j() { jq -r "$2" "$tmp/$1.json"; }
 num() { awk -v x="$1" -v d="$2" 'BEGIN { if (x == "" || x == "null") print "–"; else printf "%.*f", d, x }'; }
-sign=$(j baselines .baselines.sign_limit.signatures_per_s)
-http=$(j baselines .baselines.http_limit.rps)
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN { if (y > 0) printf "%.2f", x / y; else print "–" }'; }
+if [ "$BASELINES" = once ]; then
+	base_of() { echo baselines; }
+	base_runs=baselines
+else
+	base_of() { echo "$1"; }
+	base_runs=$WORKLOADS
+fi
+first=$(base_of "${WORKLOADS%% *}")
+# range PATH: min–max of a baseline over the runs that measured one.
+range() {
+	local label
+	for label in $base_runs; do j "$label" "$1"; done |
+		awk 'NR == 1 || $1 < lo { lo = $1 } NR == 1 || $1 > hi { hi = $1 } END { if (lo == hi) printf "%.1f", lo; else printf "%.1f–%.1f", lo, hi }'
+}
 
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 echo
 printf 'licensor on SQLite, one instance, load generator on the same machine: %s CPUs (%s), GOMAXPROCS %s, built with %s\n' \
-	"$(nproc 2>/dev/null || echo '?')" "${cpu:-unknown CPU}" "$(j baselines .baselines.sign_limit.goroutines)" "$(go env GOVERSION)"
+	"$(nproc 2>/dev/null || echo '?')" "${cpu:-unknown CPU}" "$(j "$first" .baselines.sign_limit.goroutines)" "$(go env GOVERSION)"
 printf 'concurrency %s, %s measured per run after %s warm-up, %s devices per run, %s variables per track request; p99 @80%%: paced at %s × the run'"'"'s req/s, latency from due time\n' \
 	"$CONCURRENCY" "$DURATION" "$WARMUP" "$DEVICES" "$VARIABLES" "$RATE_FRACTION"
+if [ "$BASELINES" = once ]; then
+	echo 'baselines measured once, before the workloads'
+else
+	echo 'baselines measured before each workload, which is compared with its own (the baseline rows give their range)'
+fi
 echo
-echo '| workload | req/s | p50 ms | p99 ms | errors | × sign-limit | × http-limit | server CPU cores | peak RSS MiB | p99 @80% ms | req/s @80% (asked) |'
-echo '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
-printf '| sign-limit (RSA-2048 signatures/s, %s goroutines) | %s | – | – | – | 1.00 | %s | – | – | – | – |\n' \
-	"$(j baselines .baselines.sign_limit.goroutines)" "$(num "$sign" 1)" "$(ratio "$sign" "$http")"
-printf '| http-limit (GET /healthz) | %s | %s | %s | %s | %s | 1.00 | %s | %s | – | – |\n' \
-	"$(num "$http" 1)" "$(num "$(j baselines .baselines.http_limit.latency_ms.p50)" 2)" \
-	"$(num "$(j baselines .baselines.http_limit.latency_ms.p99)" 2)" "$(j baselines .baselines.http_limit.error_count)" \
-	"$(ratio "$http" "$sign")" "$(num "$(j baselines .baselines.http_limit.server_total.cores)" 2)" \
-	"$(num "$(j baselines .baselines.http_limit.server_total.peak_rss_mib)" 1)"
+echo '| workload | req/s | p50 ms | p99 ms | errors | sign-limit beside it | × sign-limit | http-limit beside it | × http-limit | server CPU cores | peak RSS MiB | p99 @80% ms | req/s @80% (asked) |'
+echo '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
+printf '| sign-limit (RSA-2048 signatures/s, %s goroutines) | %s | – | – | – | – | 1.00 | – | – | – | – | – | – |\n' \
+	"$(j "$first" .baselines.sign_limit.goroutines)" "$(range .baselines.sign_limit.signatures_per_s)"
+printf '| http-limit (GET /healthz) | %s | %s | %s | %s | – | – | – | 1.00 | %s | %s | – | – |\n' \
+	"$(range .baselines.http_limit.rps)" "$(num "$(j "$first" .baselines.http_limit.latency_ms.p50)" 2)" \
+	"$(num "$(j "$first" .baselines.http_limit.latency_ms.p99)" 2)" "$(j "$first" .baselines.http_limit.error_count)" \
+	"$(num "$(j "$first" .baselines.http_limit.server_total.cores)" 2)" \
+	"$(num "$(j "$first" .baselines.http_limit.server_total.peak_rss_mib)" 1)"
 for w in $WORKLOADS; do
 	rps=$(j "$w" .rps)
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s (%s) |\n' "$w" "$(num "$rps" 1)" \
+	b=$(base_of "$w")
+	sign=$(j "$b" .baselines.sign_limit.signatures_per_s)
+	http=$(j "$b" .baselines.http_limit.rps)
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s (%s) |\n' "$w" "$(num "$rps" 1)" \
 		"$(num "$(j "$w" .latency_ms.p50)" 2)" "$(num "$(j "$w" .latency_ms.p99)" 2)" "$(j "$w" .error_count)" \
-		"$(ratio "$rps" "$sign")" "$(ratio "$rps" "$http")" \
+		"$(num "$sign" 1)" "$(ratio "$rps" "$sign")" "$(num "$http" 1)" "$(ratio "$rps" "$http")" \
 		"$(num "$(j "$w" .server_total.cores)" 2)" "$(num "$(j "$w" .server_total.peak_rss_mib)" 1)" \
 		"$(num "$(j "$w-paced" .latency_from_due_ms.p99)" 2)" \
 		"$(num "$(j "$w-paced" .rps)" 1)" "$(num "$(j "$w-paced" .rate)" 1)"
@@ -167,14 +199,14 @@ done
 
 # What went wrong, if anything, and what the load generator itself cost.
 echo
-for label in baselines $WORKLOADS $(for w in $WORKLOADS; do echo "$w-paced"; done); do
-	errs=$(jq -r '(.errors // .baselines.http_limit.errors // {}) | to_entries | map("\(.key)=\(.value)") | join(" ")' "$tmp/$label.json")
+for label in $(echo "$base_runs $WORKLOADS" | tr ' ' '\n' | awk '!seen[$0]++') $(for w in $WORKLOADS; do echo "$w-paced"; done); do
+	errs=$(jq -r '([.errors, .baselines.http_limit.errors] | add // {}) | to_entries | map("\(.key)=\(.value)") | join(" ")' "$tmp/$label.json")
 	bad=$(jq -r '(.signatures // {sampled: 0, verified: 0}) | .sampled - .verified' "$tmp/$label.json")
 	if [ -n "$errs" ] || [ "$bad" != 0 ]; then
 		echo "- $label: errors ${errs:-none}; $bad sampled signatures did not verify"
 	fi
 done
-printf -- '- load generator CPU (cores): http-limit %s' "$(num "$(j baselines .baselines.http_limit.bench_cores)" 2)"
+printf -- '- load generator CPU (cores): http-limit %s' "$(num "$(j "$first" .baselines.http_limit.bench_cores)" 2)"
 for w in $WORKLOADS; do
 	printf ', %s %s' "$w" "$(num "$(j "$w" .bench_cores)" 2)"
 done
