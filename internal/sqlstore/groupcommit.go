@@ -19,17 +19,25 @@ import (
 // of its batch returned, so it is exactly as durable as an unbatched one (with
 // synchronous=full one fsync covers the whole batch).
 //
+// A write that finds no batch running commits one itself, on its caller's goroutine
+// (with what queued meanwhile, up to the bound): a write that arrives alone costs no
+// hand-over between goroutines. If writes queued behind it, the committer goroutine
+// takes over and commits batches until none is left.
+//
 // Serial execution inside the batch keeps the semantics of one writer: every write sees
 // the writes queued before it, as it would after their separate commits.
 type GroupCommit struct {
 	b        Beginner
 	d        Dialect
 	maxBatch int
-	queue    chan *groupWrite
+	mu       sync.Mutex
+	pending  []*groupWrite // queued, in arrival order
+	leading  bool          // a batch is being committed, inline or by the committer (pending is empty when not)
+	closed   bool
+	idle     *sync.Cond    // signalled when leading ends (Close waits for it)
+	kick     chan struct{} // hands the lead to the committer goroutine
 	stop     chan struct{}
 	done     chan struct{}
-	mu       sync.RWMutex // held shared while queueing, exclusively by Close
-	closed   bool
 	observe  atomic.Pointer[func(int)]
 }
 
@@ -51,8 +59,9 @@ var ErrClosed = errors.New("store is closed")
 // connection). maxBatch bounds the writes in one transaction.
 func NewGroupCommit(b Beginner, d Dialect, maxBatch int) *GroupCommit {
 	maxBatch = min(max(maxBatch, 1), MaxBatchLimit)
-	g := &GroupCommit{b: b, d: d, maxBatch: maxBatch, queue: make(chan *groupWrite, 4*maxBatch),
+	g := &GroupCommit{b: b, d: d, maxBatch: maxBatch, kick: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
+	g.idle = sync.NewCond(&g.mu)
 	go g.loop()
 	return g
 }
@@ -62,19 +71,29 @@ func (g *GroupCommit) ObserveBatches(fn func(size int)) { g.observe.Store(&fn) }
 
 // Write runs fn in the next batch and returns once that batch has committed or failed.
 func (g *GroupCommit) Write(ctx context.Context, fn func(licensing.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	w := &groupWrite{ctx: ctx, fn: fn, done: make(chan struct{})}
-	g.mu.RLock()
+	g.mu.Lock()
 	if g.closed {
-		g.mu.RUnlock()
+		g.mu.Unlock()
 		return ErrClosed
 	}
-	select {
-	case g.queue <- w:
-	case <-ctx.Done():
-		g.mu.RUnlock()
-		return ctx.Err()
+	g.pending = append(g.pending, w)
+	inline := !g.leading
+	g.leading = true
+	g.mu.Unlock()
+	if inline {
+		g.commitNext() // w is first in it
+		g.mu.Lock()
+		if len(g.pending) > 0 {
+			g.kick <- struct{}{} // never full: only the lead kicks, once
+		} else {
+			g.endLead()
+		}
+		g.mu.Unlock()
 	}
-	g.mu.RUnlock()
 	// Once queued the write may run: wait for its outcome even if ctx ends, so an
 	// error returned here always means "not committed".
 	<-w.done
@@ -84,53 +103,71 @@ func (g *GroupCommit) Write(ctx context.Context, fn func(licensing.Tx) error) er
 	return w.err
 }
 
-// Close stops the committer after the writes already queued.
+// Close refuses new writes, waits for the writes already queued and stops the
+// committer.
 func (g *GroupCommit) Close() {
 	g.mu.Lock()
-	if !g.closed {
-		g.closed = true
-		close(g.stop)
+	first := !g.closed
+	g.closed = true
+	for g.leading {
+		g.idle.Wait()
 	}
 	g.mu.Unlock()
+	if first {
+		close(g.stop)
+	}
 	<-g.done
 }
 
+// loop is the committer: handed the lead, it commits batches until none is queued.
 func (g *GroupCommit) loop() {
 	defer close(g.done)
-	batch := make([]*groupWrite, 0, g.maxBatch)
 	for {
-		var first *groupWrite
 		select {
-		case first = <-g.queue:
+		case <-g.kick:
 		case <-g.stop:
-			// Finish what was queued before Close (nothing is queued after it).
-			for {
-				select {
-				case w := <-g.queue:
-					g.commit([]*groupWrite{w})
-				default:
-					return
-				}
-			}
+			return
 		}
-		batch = append(batch[:0], first)
-	drain:
-		for len(batch) < g.maxBatch {
-			select {
-			case w := <-g.queue:
-				batch = append(batch, w)
-			default:
-				break drain
+		for {
+			g.commitNext()
+			g.mu.Lock()
+			if len(g.pending) == 0 {
+				g.endLead()
+				g.mu.Unlock()
+				break
 			}
+			g.mu.Unlock()
 		}
-		g.commit(batch)
 	}
+}
+
+// endLead records, under g.mu, that no batch is being committed.
+func (g *GroupCommit) endLead() {
+	g.leading = false
+	g.idle.Broadcast()
+}
+
+// commitNext commits the writes queued first, up to the bound.
+func (g *GroupCommit) commitNext() {
+	g.mu.Lock()
+	n := min(len(g.pending), g.maxBatch)
+	batch := make([]*groupWrite, n)
+	copy(batch, g.pending)
+	g.pending = append(g.pending[:0], g.pending[n:]...)
+	g.mu.Unlock()
+	g.commit(batch)
 }
 
 // commit runs one batch and reports each write's outcome.
 func (g *GroupCommit) commit(batch []*groupWrite) {
 	defer func() {
+		// A panic outside the writes' functions (a bug here or in the driver) fails
+		// the batch instead of leaving its writers waiting.
+		p := recover()
 		for _, w := range batch {
+			if p != nil && w.err == nil && w.pan == nil {
+				w.err = fmt.Errorf("group commit: %v", p)
+			}
 			close(w.done)
 		}
 	}()
