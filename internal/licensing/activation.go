@@ -152,11 +152,7 @@ func (s *Service) Deactivate(ctx context.Context, companyID int64, id Identity, 
 	if err := s.ValidateVariables(vars); err != nil {
 		return err
 	}
-	return s.store.Write(ctx, func(tx Tx) error {
-		r, d, err := s.lockedDevice(ctx, tx, companyID, id)
-		if err != nil {
-			return err
-		}
+	return s.store.writeDevice(ctx, companyID, id, func(tx Tx, r resolved, d Device) error {
 		if len(vars) > 0 {
 			if _, _, err := s.storeVariables(ctx, tx, d.ID, vars); err != nil {
 				return err

@@ -2,9 +2,11 @@ package licensing_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"github.com/licensor/licensor/internal/licensing"
+	"github.com/licensor/licensor/internal/storetest"
 )
 
 // TestAPIKeyCacheRevocation: a key served from one Service's cache and revoked through
@@ -139,5 +141,74 @@ func TestRecheckAPIKey(t *testing.T) {
 		if (tc.want == "") != (got == nil) || (got != nil && licensing.ErrorCode(got) != tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestAPIKeyRevokedInWriters: the writers that look their device up under the license
+// lock (a changing track once track goes write-first, a deactivation) check a cached
+// key in that lookup, not in a statement of their own: a key revoked through another
+// instance is refused first, whether the one-statement lookup finds the device or the
+// step-by-step one runs, and nothing is written.
+func TestAPIKeyRevokedInWriters(t *testing.T) {
+	e := newEnv(t)
+	p := e.product(licensing.AuthLicenseKey)
+	l := e.keyLicense(p.ShortCode, "K-1", 5)
+	known := keyID(p.ShortCode, "K-1", "hw-known")
+	e.activate(known, licensing.VarInput{Name: "a", Value: "1"})
+	e.activate(keyID(p.ShortCode, "K-1", "hw-w"))
+	st := &storetest.Counting{Store: e.svc.Store()}
+	warm := licensing.NewService(st, licensing.WithClock(e.clock.Now))
+	for i := range licensing.SwitchWindow + 1 { // most tracks change: write-first
+		if _, err := warm.Track(e.ctx, e.cid, keyID(p.ShortCode, "K-1", "hw-w"), []licensing.VarInput{{Name: "n", Value: strconv.Itoa(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k, err := warm.CreateAPIKey(e.ctx, e.cid, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm.APIKeyByKey(e.ctx, k.Key)
+	cached, err := warm.APIKeyByKey(e.ctx, k.Key) // from the cache
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.RevokeAPIKey(e.ctx, e.cid, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	for name, op := range map[string]func(ctx context.Context) error{
+		"changing track": func(ctx context.Context) error {
+			_, err := warm.Track(ctx, e.cid, known, []licensing.VarInput{{Name: "a", Value: "2"}})
+			return err
+		},
+		"changing track, no such device": func(ctx context.Context) error {
+			_, err := warm.Track(ctx, e.cid, keyID(p.ShortCode, "K-1", "hw-none"), []licensing.VarInput{{Name: "a", Value: "2"}})
+			return err
+		},
+		"changing track, no such license": func(ctx context.Context) error {
+			_, err := warm.Track(ctx, e.cid, keyID(p.ShortCode, "K-2", "hw-known"), []licensing.VarInput{{Name: "a", Value: "2"}})
+			return err
+		},
+		"deactivate": func(ctx context.Context) error { return warm.Deactivate(ctx, e.cid, known, nil) },
+		"deactivate, no such device": func(ctx context.Context) error {
+			return warm.Deactivate(ctx, e.cid, keyID(p.ShortCode, "K-1", "hw-none"), nil)
+		},
+		"deactivate, with its variables": func(ctx context.Context) error {
+			return warm.Deactivate(ctx, e.cid, known, []licensing.VarInput{{Name: "a", Value: "3"}})
+		},
+	} {
+		reads, writes := st.AnyReads(), st.Writes.Load()
+		err := op(licensing.WithAPIKey(e.ctx, cached))
+		if licensing.ErrorCode(err) != licensing.ERevokedAPIKey {
+			t.Errorf("%s with a revoked key: %v", name, err)
+		}
+		if st.AnyReads() != reads || st.Writes.Load() != writes+1 {
+			t.Errorf("%s: %d reads and %d writes, want the one write transaction", name, st.AnyReads()-reads, st.Writes.Load()-writes)
+		}
+	}
+	if n := e.activeDevices(l.ID); n != 2 {
+		t.Errorf("%d active devices after deactivations with a revoked key, want 2", n)
+	}
+	if vs, err := e.svc.GetVariables(e.ctx, e.cid, known); err != nil || len(vs) != 1 || vs[0].Value != "1" {
+		t.Errorf("variables after writes with a revoked key: %+v, %v", vs, err)
 	}
 }

@@ -185,10 +185,14 @@ func preferActive(ctx context.Context, tx Tx, ls []License, hardwareID string) (
 // lockedDevice resolves an identity to its active device for a writer (deviceScoped,
 // below), locking the license first, so the checks and the device row it returns
 // cannot change before the transaction ends: one statement where keyedRead can answer
-// under the lock, else one lookup at a time.
+// under the lock, else one lookup at a time. The API key check WithAPIKey asks for, if
+// still pending, comes first: in that statement, or on its own before the lookups.
 func (s *Service) lockedDevice(ctx context.Context, tx Tx, companyID int64, id Identity) (resolved, Device, error) {
 	if r, ld, ok, err := s.keyedRead(ctx, tx, companyID, id, keyedWant{g: pendingAPIKey(ctx), lock: true}); ok {
 		return r, ld.Device, err
+	}
+	if err := s.guardAPIKey(ctx, tx); err != nil {
+		return resolved{}, Device{}, err
 	}
 	return s.stepwiseDevice(ctx, tx, companyID, id, true)
 }

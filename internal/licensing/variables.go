@@ -81,11 +81,7 @@ func (s *Service) track(ctx context.Context, companyID int64, id Identity, vars 
 
 // trackWriteFirst is track in one write transaction.
 func (s *Service) trackWriteFirst(ctx context.Context, companyID int64, id Identity, vars []VarInput) (out []Variable, changed bool, err error) {
-	err = s.store.Write(ctx, func(tx Tx) error {
-		_, d, err := s.lockedDevice(ctx, tx, companyID, id)
-		if err != nil {
-			return err
-		}
+	err = s.store.writeDevice(ctx, companyID, id, func(tx Tx, _ resolved, d Device) (err error) {
 		out, changed, err = s.storeVariables(ctx, tx, d.ID, vars)
 		return err
 	})
