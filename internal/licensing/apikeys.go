@@ -114,8 +114,9 @@ type apiKeyGuardKey struct{}
 // came from the cache, the operation's first transaction checks that k is still not
 // revoked (revoked_api_key otherwise), as the one lookup at the start of the request
 // that it replaces did; a key just read from the store needs no second look. A Write
-// checks it before anything else; a Read (nothing to undo) after its work, unless that
-// work checked it on the way (keyedRead), and its error then wins over the work's.
+// checks it before anything else (writeDevice: in its first lookup, before any write);
+// a Read (nothing to undo) after its work, unless that work checked it on the way
+// (keyedRead), and its error then wins over the work's.
 func WithAPIKey(ctx context.Context, k APIKey) context.Context {
 	if !k.cached {
 		return ctx

@@ -182,11 +182,15 @@ func preferActive(ctx context.Context, tx Tx, ls []License, hardwareID string) (
 	return 0, nil
 }
 
-// lockedDevice resolves an identity to its active device for a writer (deviceScoped,
-// below), locking the license first, so the checks and the device row it returns
-// cannot change before the transaction ends: one statement where keyedRead can answer
-// under the lock, else one lookup at a time. The API key check WithAPIKey asks for, if
-// still pending, comes first: in that statement, or on its own before the lookups.
+// A device-scoped lookup resolves an identity to its active device in the documented
+// order; the comments below call it deviceScoped. lockedDevice, stepwiseDevice,
+// keyedRead, quickDevice and deviceVariables are its forms.
+
+// lockedDevice resolves an identity to its active device for a writer, locking the
+// license first, so the checks and the device row it returns cannot change before the
+// transaction ends: one statement where keyedRead can answer under the lock, else one
+// lookup at a time. The API key check WithAPIKey asks for, if still pending, comes
+// first: in that statement, or on its own before the lookups.
 func (s *Service) lockedDevice(ctx context.Context, tx Tx, companyID int64, id Identity) (resolved, Device, error) {
 	if r, ld, ok, err := s.keyedRead(ctx, tx, companyID, id, keyedWant{g: pendingAPIKey(ctx), lock: true}); ok {
 		return r, ld.Device, err

@@ -147,7 +147,7 @@ func (t *Tx) DeviceByHardwareID(ctx context.Context, licenseID int64, hardwareID
 // DeviceByLicenseKey is the License API's hottest read as one statement (one snapshot,
 // no transaction needed): see licensing.Tx.
 func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQuery) (licensing.LicenseDevice, error) {
-	if q.Lock && t.D.LockSuffix != "" {
+	if q.Lock && !t.D.Embedded {
 		// A row lock taken by a join (PostgreSQL's FOR UPDATE OF l) is taken after the
 		// statement's snapshot: the device and variables read with it could predate a
 		// writer that held the license just before. Only where a write transaction is
@@ -266,9 +266,10 @@ func (t *Tx) UpsertVariables(ctx context.Context, deviceID int64, vars []licensi
 	for i, v := range vars {
 		last[v.Name] = i
 	}
-	// A variable that comes with its row's id is rewritten by that id: a primary-key
-	// update, without the insert attempt, the unique-index probe and the RETURNING of
-	// an upsert. The rest (and any whose row is gone) take one upsert for all.
+	// In process (SQLite), a variable that comes with its row's id is rewritten by that
+	// id: a primary-key update, without the insert attempt, the unique-index probe and
+	// the RETURNING of an upsert. The rest (and any whose row is gone) take one upsert
+	// for all, which is all there is where each statement is a round trip.
 	var q strings.Builder
 	args := make([]any, 0, 4*len(last))
 	for i := range vars {
@@ -276,7 +277,7 @@ func (t *Tx) UpsertVariables(ctx context.Context, deviceID int64, vars []licensi
 		if last[v.Name] != i {
 			continue
 		}
-		if v.ID != 0 {
+		if v.ID != 0 && t.D.Embedded {
 			res, err := t.Q.ExecContext(ctx, `UPDATE device_variables SET value = $1, created_at = $2 WHERE id = $3 AND device_id = $4 AND name = $5`,
 				v.Value, ms(v.CreatedAt), v.ID, deviceID, v.Name)
 			if err != nil {

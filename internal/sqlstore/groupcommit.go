@@ -34,6 +34,7 @@ type GroupCommit struct {
 	pending  []*groupWrite // queued, in arrival order
 	leading  bool          // a batch is being committed, inline or by the committer (pending is empty when not)
 	closed   bool
+	broken   error         // set when a batch did not finish (see commit); every write fails with it
 	idle     *sync.Cond    // signalled when leading ends (Close waits for it)
 	kick     chan struct{} // hands the lead to the committer goroutine
 	stop     chan struct{}
@@ -76,23 +77,20 @@ func (g *GroupCommit) Write(ctx context.Context, fn func(licensing.Tx) error) er
 	}
 	w := &groupWrite{ctx: ctx, fn: fn, done: make(chan struct{})}
 	g.mu.Lock()
-	if g.closed {
+	switch {
+	case g.closed:
 		g.mu.Unlock()
 		return ErrClosed
+	case g.broken != nil:
+		g.mu.Unlock()
+		return g.broken
 	}
 	g.pending = append(g.pending, w)
 	inline := !g.leading
 	g.leading = true
 	g.mu.Unlock()
 	if inline {
-		g.commitNext() // w is first in it
-		g.mu.Lock()
-		if len(g.pending) > 0 {
-			g.kick <- struct{}{} // never full: only the lead kicks, once
-		} else {
-			g.endLead()
-		}
-		g.mu.Unlock()
+		g.commitInline()
 	}
 	// Once queued the write may run: wait for its outcome even if ctx ends, so an
 	// error returned here always means "not committed".
@@ -117,6 +115,22 @@ func (g *GroupCommit) Close() {
 		close(g.stop)
 	}
 	<-g.done
+}
+
+// commitInline commits the batch that starts with the caller's write, on the caller's
+// goroutine, then hands the lead to the committer if writes queued behind it. The lead
+// is passed on or given up even if the batch panics below the writes' functions.
+func (g *GroupCommit) commitInline() {
+	defer func() {
+		g.mu.Lock()
+		if len(g.pending) > 0 {
+			g.kick <- struct{}{} // never full: only the lead kicks, once
+		} else {
+			g.endLead()
+		}
+		g.mu.Unlock()
+	}()
+	g.commitNext()
 }
 
 // loop is the committer: handed the lead, it commits batches until none is queued.
@@ -153,24 +167,48 @@ func (g *GroupCommit) commitNext() {
 	n := min(len(g.pending), g.maxBatch)
 	batch := make([]*groupWrite, n)
 	copy(batch, g.pending)
-	g.pending = append(g.pending[:0], g.pending[n:]...)
+	rest := copy(g.pending, g.pending[n:])
+	clear(g.pending[rest:]) // let the taken writes go
+	g.pending = g.pending[:rest]
 	g.mu.Unlock()
 	g.commit(batch)
 }
 
-// commit runs one batch and reports each write's outcome.
+// errUnfinished is what the writes get once a batch did not finish: a panic below the
+// writes' functions (a bug here or in the driver) or a write function that ended its
+// goroutine (runtime.Goexit). The writer connection may be lost with it, so every
+// later write fails at once with it instead of waiting for ever.
+var errUnfinished = errors.New("group commit: a batch did not finish (panic below the writes, or a write ended its goroutine); the store must be reopened")
+
+// commit runs one batch and reports each write's outcome. A panic below the writes'
+// functions goes on up (to the request's recovery, or it ends the process on the
+// committer) after the batch's writes fail with errUnfinished and the group commit
+// is marked broken.
 func (g *GroupCommit) commit(batch []*groupWrite) {
+	finished := false
 	defer func() {
-		// A panic outside the writes' functions (a bug here or in the driver) fails
-		// the batch instead of leaving its writers waiting.
-		p := recover()
-		for _, w := range batch {
-			if p != nil && w.err == nil && w.pan == nil {
-				w.err = fmt.Errorf("group commit: %v", p)
+		if !finished {
+			for _, w := range batch {
+				if w.pan == nil {
+					w.err = errUnfinished
+				}
 			}
+			g.mu.Lock()
+			g.broken = errUnfinished
+			g.mu.Unlock()
+		}
+		for _, w := range batch {
 			close(w.done)
 		}
 	}()
+	n := g.run(batch)
+	finished = true
+	g.observed(n)
+}
+
+// run runs one batch, setting each write's outcome, and returns how many writes it
+// committed.
+func (g *GroupCommit) run(batch []*groupWrite) int {
 	live := batch[:0:0]
 	for _, w := range batch {
 		if err := w.ctx.Err(); err != nil {
@@ -180,14 +218,16 @@ func (g *GroupCommit) commit(batch []*groupWrite) {
 		live = append(live, w)
 	}
 	if len(live) == 0 {
-		return
+		return 0
 	}
 	if len(live) == 1 {
 		// Alone: a plain transaction, as without batching.
 		w := live[0]
 		w.err, w.pan = runGuarded(func() error { return Run(w.ctx, g.b, false, g.d, w.fn) })
-		g.observed(1)
-		return
+		if w.err != nil || w.pan != nil {
+			return 0
+		}
+		return 1
 	}
 	err := g.commitBatch(live)
 	if err != nil {
@@ -196,12 +236,15 @@ func (g *GroupCommit) commit(batch []*groupWrite) {
 				w.err = err
 			}
 		}
-		return
+		return 0
 	}
-	g.observed(len(live))
+	return len(live)
 }
 
 func (g *GroupCommit) observed(n int) {
+	if n == 0 {
+		return
+	}
 	if fn := g.observe.Load(); fn != nil {
 		(*fn)(n)
 	}

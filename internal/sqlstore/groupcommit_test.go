@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -44,55 +44,33 @@ func (t *fakeTx) Commit() error {
 }
 func (t *fakeTx) Rollback() error { return sql.ErrTxDone }
 
-// TestGroupCommitSurvivesAPanicBelowTheWrites: a panic outside the writes' functions
-// fails the writes of its batch with an error (none waits for ever, none is reported
-// committed), and the group commit goes on serving writes and closes.
-func TestGroupCommitSurvivesAPanicBelowTheWrites(t *testing.T) {
+// TestGroupCommitPanicsAndExits: a lone write whose transaction panics gets the panic
+// back in its caller and the group commit goes on; so does a panic of the batch-size
+// observer, which also leaves the lead free. A write function that ends its goroutine
+// (runtime.Goexit) leaves the batch unfinished: its write is not reported committed,
+// and every later write fails at once instead of waiting for a writer that may be lost.
+func TestGroupCommitPanicsAndExits(t *testing.T) {
 	b := &fakeBeginner{panicking: true}
 	g := NewGroupCommit(b, Dialect{}, 8)
+	defer g.Close()
 	noop := func(licensing.Tx) error { return nil }
-	// Alone, the write's transaction is its own: the panic comes back to its caller.
-	// In a batch, every write of the batch fails with it as an error.
-	func() {
+	recovered := func(name string, want any, fn func()) {
+		t.Helper()
 		defer func() {
-			if p := recover(); p != "driver bug" {
-				t.Errorf("lone write whose Begin panicked: panic %v", p)
+			if p := recover(); p != want {
+				t.Errorf("%s: panic %v, want %v", name, p, want)
 			}
 		}()
-		g.Write(context.Background(), noop)
-	}()
-	release := make(chan struct{})
-	started := make(chan struct{})
+		fn()
+	}
+	recovered("lone write whose Begin panicked", "driver bug", func() { g.Write(context.Background(), noop) })
 	b.mu.Lock()
 	b.panicking = false
 	b.mu.Unlock()
+	g.ObserveBatches(func(int) { panic("observer bug") })
+	recovered("lone write whose observer panicked", "observer bug", func() { g.Write(context.Background(), noop) })
+	g.ObserveBatches(func(int) {})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // holds the lead while the others queue
-		defer wg.Done()
-		g.Write(context.Background(), func(licensing.Tx) error { close(started); <-release; return nil })
-	}()
-	<-started
-	b.mu.Lock()
-	b.panicking = true
-	b.mu.Unlock()
-	errs := make(chan error, 3)
-	for range 3 {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs <- g.Write(context.Background(), noop) }()
-	}
-	waitQueued(g, 3)
-	close(release)
-	for range 3 {
-		if err := <-errs; err == nil || !strings.Contains(err.Error(), "driver bug") {
-			t.Errorf("write in a batch whose Begin panicked: %v, want the panic as an error", err)
-		}
-	}
-	wg.Wait()
-	b.mu.Lock()
-	b.panicking = false
-	b.commits = 0
-	b.mu.Unlock()
 	for range 20 {
 		wg.Add(1)
 		go func() {
@@ -103,14 +81,26 @@ func TestGroupCommitSurvivesAPanicBelowTheWrites(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if b.commits == 0 || b.commits > 20 {
-		t.Errorf("%d commits for 20 writes", b.commits)
+	b.mu.Lock()
+	commits := b.commits
+	b.mu.Unlock()
+	if commits < 2 || commits > 21 {
+		t.Errorf("%d commits for 21 writes", commits)
 	}
-	g.Close()
-	if err := g.Write(context.Background(), noop); !errors.Is(err, ErrClosed) {
-		t.Fatalf("write after Close: %v", err)
+
+	exited := make(chan bool, 1)
+	go func() {
+		returned := false
+		defer func() { exited <- returned }()
+		g.Write(context.Background(), func(licensing.Tx) error { runtime.Goexit(); return nil })
+		returned = true
+	}()
+	if <-exited {
+		t.Fatal("Write returned from a write whose function ended its goroutine")
 	}
-	g.Close() // twice is fine
+	if err := g.Write(context.Background(), noop); !errors.Is(err, errUnfinished) {
+		t.Fatalf("write after an unfinished batch: %v, want errUnfinished", err)
+	}
 }
 
 // TestGroupCommitCloseWaitsForQueuedWrites: Close returns only once every write queued

@@ -24,6 +24,11 @@ type Dialect struct {
 	LockTenantsSQL string
 	// IsDuplicate reports whether err is a unique-constraint violation.
 	IsDuplicate func(error) bool
+	// Embedded is set for a database in this process with one exclusive writer
+	// (SQLite): a statement costs no round trip, so several small ones may beat one
+	// larger, and a write transaction holds every row, so a read inside it is under
+	// any lock a writer would take.
+	Embedded bool
 	// VariablesJSON is a scalar subquery giving the variables of device d as a JSON
 	// array, in any order (the reader sorts them by id), of objects {"i": id, "n":
 	// name, "v": value, "c": created_at} ("[]" for none).
