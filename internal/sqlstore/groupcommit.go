@@ -170,7 +170,15 @@ func (g *GroupCommit) commitNext() {
 	rest := copy(g.pending, g.pending[n:])
 	clear(g.pending[rest:]) // let the taken writes go
 	g.pending = g.pending[:rest]
+	broken := g.broken
 	g.mu.Unlock()
+	if broken != nil { // queued before an earlier batch failed to finish
+		for _, w := range batch {
+			w.err = broken
+			close(w.done)
+		}
+		return
+	}
 	g.commit(batch)
 }
 

@@ -88,15 +88,36 @@ func TestGroupCommitPanicsAndExits(t *testing.T) {
 		t.Errorf("%d commits for 21 writes", commits)
 	}
 
+	// The exiting write waits for two more to queue behind it: they fail too.
 	exited := make(chan bool, 1)
 	go func() {
 		returned := false
 		defer func() { exited <- returned }()
-		g.Write(context.Background(), func(licensing.Tx) error { runtime.Goexit(); return nil })
+		g.Write(context.Background(), func(licensing.Tx) error { waitQueued(g, 2); runtime.Goexit(); return nil })
 		returned = true
 	}()
+	behind := make(chan error, 2)
+	for range 2 {
+		go func() {
+			for {
+				g.mu.Lock()
+				leading := g.leading
+				g.mu.Unlock()
+				if leading { // queue behind the exiting write, not before it
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+			behind <- g.Write(context.Background(), noop)
+		}()
+	}
 	if <-exited {
 		t.Fatal("Write returned from a write whose function ended its goroutine")
+	}
+	for range 2 {
+		if err := <-behind; !errors.Is(err, errUnfinished) {
+			t.Errorf("write queued behind an unfinished batch: %v, want errUnfinished", err)
+		}
 	}
 	if err := g.Write(context.Background(), noop); !errors.Is(err, errUnfinished) {
 		t.Fatalf("write after an unfinished batch: %v, want errUnfinished", err)
