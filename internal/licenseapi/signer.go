@@ -25,7 +25,8 @@ const DefaultSignatureCache = 65536
 //
 // Behind the cache, a device's answers are remembered per kind in the database (memo):
 // with a large fleet, or after a restart, a heartbeat's answer is rarely still cached,
-// but it is usually what that device was last answered.
+// but it is usually what that device was last answered. A recalled answer is cached
+// only when it is recalled again soon (doorkeeper), as a small fleet's are.
 type signer struct {
 	keys     sync.Map // company id → *signing.Signer
 	cache    *lru.Cache[[32]byte, string]
@@ -34,6 +35,7 @@ type signer struct {
 	reused   atomic.Int64
 	recalled atomic.Int64
 	loadKey  func(ctx context.Context, companyID int64) (string, error)
+	seen     *doorkeeper // digests recalled lately, for the cache's admission
 	// slots bounds the signatures computed at once to the cores: requests that must
 	// sign queue for a slot in arrival order instead of all sharing the CPU at once
 	// (which would finish every one of a burst late), and the cores they leave free
@@ -63,7 +65,31 @@ func newSigner(size int, loadKey func(ctx context.Context, companyID int64) (str
 	if err != nil {
 		panic(err) // only for size <= 0, excluded above
 	}
-	return &signer{cache: c, loadKey: loadKey, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	return &signer{cache: c, seen: newDoorkeeper(size), loadKey: loadKey, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+}
+
+// doorkeeper remembers the digests of recent recalls, one per slot of a
+// direct-mapped table at least as large as the cache; a digest is seen again while
+// no other has taken its slot since. Lock-free: a race loses an admission, no more.
+type doorkeeper struct{ tags []atomic.Uint64 }
+
+func newDoorkeeper(size int) *doorkeeper {
+	n := 1
+	for n < size {
+		n <<= 1
+	}
+	return &doorkeeper{tags: make([]atomic.Uint64, n)}
+}
+
+// again records d and reports whether its slot held d already.
+func (k *doorkeeper) again(d [32]byte) bool {
+	tag := binary.LittleEndian.Uint64(d[:8]) | 1 // never the empty slot's 0
+	slot := &k.tags[binary.LittleEndian.Uint64(d[8:16])&uint64(len(k.tags)-1)]
+	if slot.Load() == tag {
+		return true
+	}
+	slot.Store(tag)
+	return false
 }
 
 // key returns a company's parsed signing key, parsing it once.
@@ -104,21 +130,20 @@ func (s *signer) signFor(ctx context.Context, companyID int64, sl slot, msg []by
 	}
 	remember := sl.device != 0 && s.memo != nil
 	if remember && !sl.fresh {
-		// Every remembered answer recalled goes into the cache: the request's other
-		// answers (a check's body after its license_signature) then hit it.
-		var found string
+		// A recalled answer enters the cache when it is recalled again soon after, as
+		// a small fleet's are. A fleet larger than the cache, heartbeating in turn,
+		// recalls each answer once per round, where caching it would only evict
+		// another. (The request's other answers need no cache: the memo hands over
+		// what the first recall brought.)
 		for _, r := range s.memo.RecallSignatures(ctx, sl.device, sl.kind) {
-			if len(r.Digest) != len(sum) {
+			if len(r.Digest) != len(sum) || [32]byte(r.Digest) != sum {
 				continue
 			}
-			s.cache.Add([32]byte(r.Digest), r.Signature)
-			if [32]byte(r.Digest) == sum {
-				found = r.Signature
+			if s.seen.again(sum) {
+				s.cache.Add(sum, r.Signature)
 			}
-		}
-		if found != "" {
 			s.recalled.Add(1)
-			return found, nil
+			return r.Signature, nil
 		}
 	}
 	k, err := s.key(ctx, companyID)

@@ -2,6 +2,7 @@ package licenseapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"runtime"
@@ -99,5 +100,35 @@ func TestSignerQueuesForASlot(t *testing.T) {
 	}
 	if len(s.slots) != cap(s.slots)-1 {
 		t.Fatalf("%d slots busy after the signature, want %d", len(s.slots), cap(s.slots)-1)
+	}
+}
+
+// TestDoorkeeper: a digest is seen again while its slot keeps it; a stream of distinct
+// digests as long as the table, gone round in turn as a large fleet's heartbeats are,
+// is almost never seen again, and a few digests recalled in turn always are.
+func TestDoorkeeper(t *testing.T) {
+	digest := func(i int) [32]byte { return sha256.Sum256([]byte(fmt.Sprint(i))) }
+	k := newDoorkeeper(1000)
+	if len(k.tags) != 1024 {
+		t.Fatalf("table of %d, want 1024", len(k.tags))
+	}
+	for round := range 3 {
+		again := 0
+		for i := range 8 * len(k.tags) {
+			if k.again(digest(i)) {
+				again++
+			}
+		}
+		if again > len(k.tags)/100 {
+			t.Errorf("large fleet, round %d: %d of %d seen again", round, again, 8*len(k.tags))
+		}
+	}
+	k = newDoorkeeper(1000)
+	for round := range 3 {
+		for i := range 10 {
+			if got, want := k.again(digest(i)), round > 0; got != want {
+				t.Errorf("small fleet, round %d, digest %d: again %v, want %v", round, i, got, want)
+			}
+		}
 	}
 }

@@ -56,7 +56,8 @@ func (s *Service) recallSlots(ctx context.Context) []int {
 	return nil
 }
 
-// recallFound keeps what a device read fetched for the request's RecallSignatures.
+// recallFound keeps what a device read (or a recall's own query) fetched for the
+// request's RecallSignatures.
 func recallFound(ctx context.Context, deviceID int64, sigs []DeviceSignature) {
 	if b := recallBoxOf(ctx); b != nil {
 		b.filled, b.device, b.sigs = true, deviceID, sigs

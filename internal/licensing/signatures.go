@@ -49,8 +49,8 @@ func newSignatureMemo() *signatureMemo {
 // RecallSignatures returns the signatures remembered for a device's answers, the ones
 // still waiting for the write-behind flush included: every slot's, from one query
 // (a check signs its body and its license_signature), or, when the request's device
-// read brought them along (WithSignatureRecall) and slot is among them, those it
-// brought, with no query. Any failure is an empty answer: the caller signs.
+// read or an earlier recall brought them along (WithSignatureRecall) and slot is
+// among them, those it brought, with no query. Any failure is an empty answer: the caller signs.
 func (s *Service) RecallSignatures(ctx context.Context, deviceID int64, slot int) []DeviceSignature {
 	var got []DeviceSignature
 	if sigs, ok := s.recalledWithRead(ctx, deviceID, slot); ok {
@@ -60,6 +60,8 @@ func (s *Service) RecallSignatures(ctx context.Context, deviceID int64, slot int
 		return err
 	}); err != nil {
 		got = nil
+	} else {
+		recallFound(ctx, deviceID, slices.Clone(got)) // the request's other slots need no query
 	}
 	s.memo.mu.Lock()
 	for slot := range SlotVariables + 1 { // a flush may have stored one since the read: signed again, no harm
