@@ -54,9 +54,9 @@ var Tables = []table{
 	{"license_users", []string{"id", "company_id", "license_id", "email", "password_hash", "created_at"}, nil, ""},
 	{"devices", []string{"id", "company_id", "license_id", "license_user_id", "hardware_id", "active", "blacklisted", "os_ver", "hostname",
 		"ip", "external_ip", "mac_address", "app_ver", "sdk_ver", "is_vm", "vm_info", "time_activated", "time_deactivated", "last_check",
-		"created_at", "updated_at"}, set("active", "blacklisted", "is_vm"), ""},
+		"created_at", "updated_at", "memo_license_digest", "memo_license_sig", "memo_check_digest", "memo_check_sig", "memo_track_digest",
+		"memo_track_sig", "memo_variables_digest", "memo_variables_sig"}, set("active", "blacklisted", "is_vm"), ""},
 	{"device_variables", []string{"id", "device_id", "name", "value", "created_at"}, nil, ""},
-	{"device_signatures", []string{"device_id", "slot", "digest", "signature"}, nil, "device_id, slot"},
 	{"audit_log", []string{"id", "company_id", "created_at", "actor", "action", "object_type", "object_id", "before_value", "after_value"}, nil, ""},
 }
 

@@ -88,7 +88,8 @@ type Tx interface {
 	TouchDeviceCheck(ctx context.Context, deviceID int64, at time.Time) error
 
 	// DeviceSignatures returns every remembered signature of a device, by slot;
-	// PutDeviceSignatures upserts them.
+	// PutDeviceSignatures replaces each one's slot in its device's row, in the order
+	// given, skipping devices that do not exist and refusing slots that are not Slot….
 	DeviceSignatures(ctx context.Context, deviceID int64) ([]DeviceSignature, error)
 	PutDeviceSignatures(ctx context.Context, sigs []DeviceSignature) error
 

@@ -64,14 +64,13 @@ func slotsOf(mask int) []int {
 }
 
 func deviceByLicenseKeyText(mask int, extra string) string {
-	var cols, joins strings.Builder
+	var cols strings.Builder
 	for _, slot := range slotsOf(mask) {
-		fmt.Fprintf(&cols, ", s%d.digest, s%d.signature", slot, slot)
-		fmt.Fprintf(&joins, "\n\tLEFT JOIN device_signatures s%d ON s%d.device_id = d.id AND s%d.slot = %d", slot, slot, slot, slot)
+		fmt.Fprintf(&cols, ", d.%s, d.%s", memoCols[slot].digest, memoCols[slot].sig)
 	}
 	return `SELECT ` + licenseCols + `, ` + qualified("d", deviceCols) + `,
 	(SELECT k.revoked FROM api_keys k WHERE k.id = $1 AND k.company_id = $2)` + cols.String() + extra + `
-	FROM licenses l JOIN devices d ON d.license_id = l.id AND d.hardware_id = $3` + joins.String() + `
+	FROM licenses l JOIN devices d ON d.license_id = l.id AND d.hardware_id = $3
 	WHERE l.company_id = $2 AND l.license_key = $4 AND l.product_id = $5`
 }
 
@@ -176,7 +175,7 @@ func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQu
 	}
 	ld := licensing.LicenseDevice{License: l, Device: ds.device(), APIKeyFound: revoked.Valid, APIKeyRevoked: revoked.Bool}
 	for i, slot := range slots {
-		if sigs[i].Valid {
+		if sigs[i].Valid && digests[i] != nil {
 			ld.Signatures = append(ld.Signatures, licensing.DeviceSignature{DeviceID: ld.Device.ID, Slot: slot, Digest: digests[i], Signature: sigs[i].String})
 		}
 	}

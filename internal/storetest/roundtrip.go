@@ -112,7 +112,8 @@ func testAPIKeyRoundTrip(t *testing.T, e *env) {
 }
 
 // testDeviceSignatures: one signature per (device, slot), replaced by a later put;
-// ErrNoRows for none; binary digests round-trip exactly.
+// ErrNoRows for none; binary digests round-trip exactly; one of a device that does not
+// exist is dropped, one of no slot refused.
 func testDeviceSignatures(t *testing.T, e *env) {
 	get := func(device int64, slot int) (licensing.DeviceSignature, error) {
 		var all []licensing.DeviceSignature
@@ -133,7 +134,13 @@ func testDeviceSignatures(t *testing.T, e *env) {
 		}
 		return licensing.DeviceSignature{}, err
 	}
-	if _, err := get(1, 1); !errors.Is(err, licensing.ErrNoRows) {
+	tn := e.tenant(e.uniq("memo"))
+	devs := []int64{tn.Device.ID}
+	for i := range 149 {
+		devs = append(devs, e.device(tn.Company.ID, tn.License.ID, fmt.Sprint("memo-hw-", i), true, false).ID)
+	}
+	first := devs[0]
+	if _, err := get(first, 1); !errors.Is(err, licensing.ErrNoRows) {
 		t.Fatalf("missing signature: %v", err)
 	}
 	digest := make([]byte, 32)
@@ -141,27 +148,46 @@ func testDeviceSignatures(t *testing.T, e *env) {
 		digest[i] = byte(255 - i)
 	}
 	var sigs []licensing.DeviceSignature
-	for d := int64(1); d <= 150; d++ { // more than one statement's worth
-		sigs = append(sigs, licensing.DeviceSignature{DeviceID: d, Slot: 1, Digest: digest, Signature: fmt.Sprint("sig-", d)},
-			licensing.DeviceSignature{DeviceID: d, Slot: 2, Digest: digest[:16], Signature: fmt.Sprint("body-", d)})
+	for _, d := range devs {
+		sigs = append(sigs, licensing.DeviceSignature{DeviceID: d, Slot: licensing.SlotLicenseSignature, Digest: digest, Signature: fmt.Sprint("sig-", d)},
+			licensing.DeviceSignature{DeviceID: d, Slot: licensing.SlotCheck, Digest: digest[:16], Signature: fmt.Sprint("body-", d)})
 	}
+	sigs = append(sigs, licensing.DeviceSignature{DeviceID: devs[len(devs)-1] + 1000, Slot: 1, Digest: digest, Signature: "no such device"})
 	e.write(func(tx licensing.Tx) error { return tx.PutDeviceSignatures(e.ctx, sigs) })
-	for _, want := range []licensing.DeviceSignature{sigs[0], sigs[1], sigs[len(sigs)-1]} {
+	for _, want := range []licensing.DeviceSignature{sigs[0], sigs[1], sigs[len(sigs)-2]} {
 		got, err := get(want.DeviceID, want.Slot)
 		if err != nil {
 			t.Fatal(err)
 		}
 		equal(t, "DeviceSignature", got, want)
 	}
-	repl := licensing.DeviceSignature{DeviceID: 1, Slot: 1, Digest: []byte{0, 1, 2}, Signature: "newer"}
+	if _, err := get(devs[len(devs)-1]+1000, 1); !errors.Is(err, licensing.ErrNoRows) {
+		t.Errorf("a signature of a device that does not exist: %v", err)
+	}
+	for _, slot := range []int{licensing.SlotTrack, licensing.SlotVariables} {
+		s := licensing.DeviceSignature{DeviceID: first, Slot: slot, Digest: []byte{byte(slot)}, Signature: fmt.Sprint("slot-", slot)}
+		e.write(func(tx licensing.Tx) error { return tx.PutDeviceSignatures(e.ctx, []licensing.DeviceSignature{s}) })
+		if got, err := get(first, slot); err != nil || got.Signature != s.Signature {
+			t.Errorf("slot %d: %+v, %v", slot, got, err)
+		}
+	}
+	repl := licensing.DeviceSignature{DeviceID: first, Slot: 1, Digest: []byte{0, 1, 2}, Signature: "newer"}
 	e.write(func(tx licensing.Tx) error { return tx.PutDeviceSignatures(e.ctx, []licensing.DeviceSignature{repl}) })
-	got, err := get(1, 1)
+	got, err := get(first, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	equal(t, "replaced DeviceSignature", got, repl)
-	if other, _ := get(1, 2); other.Signature != "body-1" {
+	if other, _ := get(first, 2); other.Signature != fmt.Sprint("body-", first) {
 		t.Errorf("another slot changed: %+v", other)
+	}
+	// A device's memo is not its data: every other column is as it was.
+	equal(t, "device after its signatures", e.getDevice(tn.Company.ID, first), tn.Device)
+	for _, slot := range []int{0, licensing.SlotVariables + 1} {
+		bad := []licensing.DeviceSignature{{DeviceID: first, Slot: slot, Digest: digest, Signature: "x"}}
+		if err := e.st.Write(e.ctx, func(tx licensing.Tx) error { return tx.PutDeviceSignatures(e.ctx, bad) }); err == nil {
+			t.Errorf("slot %d: stored", slot)
+		}
 	}
 }
 

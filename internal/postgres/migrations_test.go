@@ -1,0 +1,28 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+
+	"github.com/licensor/licensor/internal/licensing"
+	"github.com/licensor/licensor/internal/migrate"
+	"github.com/licensor/licensor/internal/pgtest"
+	"github.com/licensor/licensor/internal/storetest"
+)
+
+func TestSignatureMemoMigration(t *testing.T) {
+	url := pgtest.URL(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	noLock := func(context.Context, *sql.Tx) error { return nil }
+	if err := migrate.Apply(context.Background(), db, storetest.MigrationsBefore(t, migrations, "migrations", "0005"), "migrations", noLock); err != nil {
+		t.Fatal(err)
+	}
+	storetest.SignatureMemoMigration(t, db, func(ctx context.Context) (licensing.Store, error) { return Open(ctx, url) })
+}
