@@ -61,7 +61,7 @@ func (s *Service) RecallSignatures(ctx context.Context, deviceID int64, slot int
 	}); err != nil {
 		got = nil
 	} else {
-		recallFound(ctx, deviceID, slices.Clone(got)) // the request's other slots need no query
+		recallFound(ctx, deviceID, got) // the request's other slots need no query (recalls hand out copies)
 	}
 	s.memo.mu.Lock()
 	for slot := range SlotVariables + 1 { // a flush may have stored one since the read: signed again, no harm

@@ -24,8 +24,8 @@ const deviceCols = `id, company_id, license_id, license_user_id, hardware_id, ac
 func deviceByLicenseKeySQL(d Dialect, recall []int, vars bool) (string, []int, error) {
 	k := deviceQueryKey{}
 	for _, slot := range recall {
-		if slot < 1 || slot > licensing.SlotVariables {
-			return "", nil, fmt.Errorf("no signature slot %d", slot)
+		if err := checkSlot(slot); err != nil {
+			return "", nil, err
 		}
 		k.mask |= 1 << slot
 	}
@@ -64,12 +64,12 @@ func slotsOf(mask int) []int {
 }
 
 func deviceByLicenseKeyText(mask int, extra string) string {
-	var cols strings.Builder
-	for _, slot := range slotsOf(mask) {
-		fmt.Fprintf(&cols, ", d.%s, d.%s", memoCols[slot].digest, memoCols[slot].sig)
+	memo := ""
+	if slots := slotsOf(mask); len(slots) > 0 {
+		memo = ", " + memoColumns("d.", slots)
 	}
 	return `SELECT ` + licenseCols + `, ` + qualified("d", deviceCols) + `,
-	(SELECT k.revoked FROM api_keys k WHERE k.id = $1 AND k.company_id = $2)` + cols.String() + extra + `
+	(SELECT k.revoked FROM api_keys k WHERE k.id = $1 AND k.company_id = $2)` + memo + extra + `
 	FROM licenses l JOIN devices d ON d.license_id = l.id AND d.hardware_id = $3
 	WHERE l.company_id = $2 AND l.license_key = $4 AND l.product_id = $5`
 }
@@ -159,12 +159,8 @@ func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQu
 	}
 	var ds deviceScan
 	var revoked sql.NullBool
-	dest := append(ds.dest(), &revoked)
-	digests := make([][]byte, len(slots))
-	sigs := make([]sql.NullString, len(slots))
-	for i := range slots {
-		dest = append(dest, &digests[i], &sigs[i])
-	}
+	memo := newMemoScan(slots)
+	dest := append(append(ds.dest(), &revoked), memo.dest()...)
 	var varsJSON []byte
 	if q.Variables {
 		dest = append(dest, &varsJSON)
@@ -174,11 +170,7 @@ func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQu
 		return licensing.LicenseDevice{}, err
 	}
 	ld := licensing.LicenseDevice{License: l, Device: ds.device(), APIKeyFound: revoked.Valid, APIKeyRevoked: revoked.Bool}
-	for i, slot := range slots {
-		if sigs[i].Valid && digests[i] != nil {
-			ld.Signatures = append(ld.Signatures, licensing.DeviceSignature{DeviceID: ld.Device.ID, Slot: slot, Digest: digests[i], Signature: sigs[i].String})
-		}
-	}
+	ld.Signatures = memo.signatures(ld.Device.ID)
 	if q.Variables {
 		if ld.Variables, err = variablesFromJSON(ld.Device.ID, varsJSON); err != nil {
 			return licensing.LicenseDevice{}, err
