@@ -53,9 +53,10 @@ var Tables = []table{
 		set("enabled", "active", "is_trial", "allow_unlimited_activations"), ""},
 	{"license_users", []string{"id", "company_id", "license_id", "email", "password_hash", "created_at"}, nil, ""},
 	{"devices", []string{"id", "company_id", "license_id", "license_user_id", "hardware_id", "active", "blacklisted", "os_ver", "hostname",
-		"ip", "external_ip", "mac_address", "app_ver", "sdk_ver", "is_vm", "vm_info", "time_activated", "time_deactivated", "last_check",
+		"ip", "external_ip", "mac_address", "app_ver", "sdk_ver", "is_vm", "vm_info", "time_activated", "time_deactivated",
 		"created_at", "updated_at", "memo_license_digest", "memo_license_sig", "memo_check_digest", "memo_check_sig", "memo_track_digest",
 		"memo_track_sig", "memo_variables_digest", "memo_variables_sig"}, set("active", "blacklisted", "is_vm"), ""},
+	{"device_checks", []string{"device_id", "last_check"}, nil, "device_id"},
 	{"device_variables", []string{"id", "device_id", "name", "value", "created_at"}, nil, ""},
 	{"audit_log", []string{"id", "company_id", "created_at", "actor", "action", "object_type", "object_id", "before_value", "after_value"}, nil, ""},
 }

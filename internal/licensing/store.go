@@ -79,7 +79,8 @@ type Tx interface {
 	// DeviceByLicenseKey reads in one statement, so as one snapshot that needs no
 	// transaction around it, the product's license with that key, its device with that
 	// hardware id and whether the company's License API key q.APIKeyID is revoked (0:
-	// none asked; another company's key is not found).
+	// none asked; another company's key is not found). The device's LastCheck is left
+	// nil: no License API answer holds it, and the read does not fetch it.
 	// ErrNoRows when there is no such license or it has no such device.
 	DeviceByLicenseKey(ctx context.Context, q LicenseDeviceQuery) (LicenseDevice, error)
 	ListDevices(ctx context.Context, companyID int64, f DeviceFilter) ([]Device, int64, error)

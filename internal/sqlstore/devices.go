@@ -14,8 +14,17 @@ import (
 	"github.com/licensor/licensor/internal/licensing"
 )
 
+// deviceCols are the devices table's columns, as deviceScan.dest scans them.
 const deviceCols = `id, company_id, license_id, license_user_id, hardware_id, active, blacklisted, os_ver, hostname, ip, external_ip,
-	mac_address, app_ver, sdk_ver, is_vm, vm_info, time_activated, time_deactivated, last_check, created_at, updated_at`
+	mac_address, app_ver, sdk_ver, is_vm, vm_info, time_activated, time_deactivated, created_at, updated_at`
+
+// A device with its last check, as the management reads see it (scanDevice): the stamp
+// lives in device_checks, a narrow table the write-behind flush can update cheaply.
+// The License API's keyed read leaves it out (it never answers it).
+const (
+	deviceReadCols = deviceCols + `, device_checks.last_check`
+	deviceReadFrom = `devices LEFT JOIN device_checks ON device_checks.device_id = devices.id`
+)
 
 // deviceByLicenseKeySQL reads a license (l), its device (d), an API key's revocation,
 // for each slot in recall (licensing.Slot…) the device's remembered signature of that
@@ -80,13 +89,14 @@ func qualified(t, cols string) string {
 	return t + "." + strings.Join(names, ", "+t+".")
 }
 
+// scanDevice scans one row of deviceReadCols.
 func scanDevice(s interface{ Scan(...any) error }) (licensing.Device, error) {
 	var ds deviceScan
-	err := s.Scan(ds.dest()...)
+	err := s.Scan(append(ds.dest(), &ds.lc)...)
 	return ds.device(), noRows(err)
 }
 
-// deviceScan is where one row of deviceCols is scanned to.
+// deviceScan is where one row of deviceCols (and the last check) is scanned to.
 type deviceScan struct {
 	d          licensing.Device
 	user       sql.NullInt64
@@ -97,7 +107,7 @@ type deviceScan struct {
 func (ds *deviceScan) dest() []any {
 	d, i := &ds.d, &ds.d.Info
 	return []any{&d.ID, &d.CompanyID, &d.LicenseID, &ds.user, &d.HardwareID, &d.Active, &d.Blacklisted, &i.OSVer, &i.Hostname, &i.IP, &d.ExternalIP,
-		&i.MACAddress, &i.AppVer, &i.SDKVer, &i.IsVM, &i.VMInfo, &ds.ta, &ds.td, &ds.lc, &ds.c, &ds.u}
+		&i.MACAddress, &i.AppVer, &i.SDKVer, &i.IsVM, &i.VMInfo, &ds.ta, &ds.td, &ds.c, &ds.u}
 }
 
 func (ds *deviceScan) device() licensing.Device {
@@ -118,12 +128,15 @@ func nullID(id int64) any {
 func (t *Tx) CreateDevice(ctx context.Context, d *licensing.Device) (err error) {
 	i := d.Info
 	d.ID, err = t.insert(ctx, `INSERT INTO devices (company_id, license_id, license_user_id, hardware_id, active, blacklisted, os_ver, hostname, ip,
-		external_ip, mac_address, app_ver, sdk_ver, is_vm, vm_info, time_activated, time_deactivated, last_check, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		external_ip, mac_address, app_ver, sdk_ver, is_vm, vm_info, time_activated, time_deactivated, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		d.CompanyID, d.LicenseID, nullID(d.LicenseUserID), d.HardwareID, d.Active, d.Blacklisted, i.OSVer, i.Hostname, i.IP,
-		d.ExternalIP, i.MACAddress, i.AppVer, i.SDKVer, i.IsVM, i.VMInfo, msp(d.TimeActivated), msp(d.TimeDeactivated), msp(d.LastCheck),
+		d.ExternalIP, i.MACAddress, i.AppVer, i.SDKVer, i.IsVM, i.VMInfo, msp(d.TimeActivated), msp(d.TimeDeactivated),
 		ms(d.CreatedAt), ms(d.UpdatedAt))
-	return err
+	if err != nil || d.LastCheck == nil {
+		return err
+	}
+	return t.TouchDeviceCheck(ctx, d.ID, *d.LastCheck)
 }
 
 func (t *Tx) UpdateDevice(ctx context.Context, d *licensing.Device) error {
@@ -136,11 +149,11 @@ func (t *Tx) UpdateDevice(ctx context.Context, d *licensing.Device) error {
 }
 
 func (t *Tx) Device(ctx context.Context, companyID, id int64) (licensing.Device, error) {
-	return scanDevice(t.Q.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE company_id = $1 AND id = $2`, companyID, id))
+	return scanDevice(t.Q.QueryRowContext(ctx, `SELECT `+deviceReadCols+` FROM `+deviceReadFrom+` WHERE company_id = $1 AND id = $2`, companyID, id))
 }
 
 func (t *Tx) DeviceByHardwareID(ctx context.Context, licenseID int64, hardwareID string) (licensing.Device, error) {
-	return scanDevice(t.Q.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE license_id = $1 AND hardware_id = $2`, licenseID, hardwareID))
+	return scanDevice(t.Q.QueryRowContext(ctx, `SELECT `+deviceReadCols+` FROM `+deviceReadFrom+` WHERE license_id = $1 AND hardware_id = $2`, licenseID, hardwareID))
 }
 
 // DeviceByLicenseKey is the License API's hottest read as one statement (one snapshot,
@@ -190,7 +203,7 @@ func (t *Tx) ListDevices(ctx context.Context, companyID int64, f licensing.Devic
 	if f.Blacklisted != nil {
 		w.add("blacklisted = ?", *f.Blacklisted)
 	}
-	return listPage(ctx, t, deviceCols, "devices", w, "id", f.Page, scanDevice)
+	return listPage(ctx, t, deviceReadCols, deviceReadFrom, w, "id", f.Page, scanDevice)
 }
 
 func (t *Tx) CountActiveDevices(ctx context.Context, licenseID int64) (int64, error) {
@@ -221,7 +234,9 @@ func (t *Tx) DeactivateDevices(ctx context.Context, licenseID int64, at time.Tim
 
 func (t *Tx) TouchDeviceCheck(ctx context.Context, deviceID int64, at time.Time) error {
 	// Never moves backwards: stamps written behind by several instances may arrive out of order.
-	_, err := t.Q.ExecContext(ctx, `UPDATE devices SET last_check = $1 WHERE id = $2 AND (last_check IS NULL OR last_check < $1)`, ms(at), deviceID)
+	_, err := t.Q.ExecContext(ctx, `INSERT INTO device_checks (device_id, last_check) VALUES ($1, $2)
+		ON CONFLICT (device_id) DO UPDATE SET last_check = excluded.last_check WHERE device_checks.last_check < excluded.last_check`,
+		deviceID, ms(at))
 	return err
 }
 
