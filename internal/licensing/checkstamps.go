@@ -81,8 +81,8 @@ func (s *Service) FlushCheckStamps(ctx context.Context) error {
 	if len(p) == 0 {
 		return nil
 	}
-	// Rows are written in id order, the order every multi-row device writer locks in,
-	// so two flushes (or a flush and a license reset) cannot deadlock on PostgreSQL.
+	// Stamps are written in device id order, so two instances' flushes cannot deadlock
+	// on PostgreSQL.
 	ids := slices.Sorted(maps.Keys(p))
 	err := s.store.Write(ctx, func(tx Tx) error {
 		for _, id := range ids {

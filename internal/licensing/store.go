@@ -86,6 +86,8 @@ type Tx interface {
 	ListDevices(ctx context.Context, companyID int64, f DeviceFilter) ([]Device, int64, error)
 	CountActiveDevices(ctx context.Context, licenseID int64) (int64, error)
 	DeactivateDevices(ctx context.Context, licenseID int64, at time.Time) error
+	// TouchDeviceCheck moves the device's last check to at, never back. deviceID must
+	// come from a read (the stamp is written without reading the device's row).
 	TouchDeviceCheck(ctx context.Context, deviceID int64, at time.Time) error
 
 	// DeviceSignatures returns every remembered signature of a device, by slot;

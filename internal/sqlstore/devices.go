@@ -213,8 +213,8 @@ func (t *Tx) CountActiveDevices(ctx context.Context, licenseID int64) (int64, er
 }
 
 func (t *Tx) DeactivateDevices(ctx context.Context, licenseID int64, at time.Time) error {
-	// Lock the rows in id order first (PostgreSQL), the order the last-check flush
-	// writes in, so the two cannot deadlock.
+	// Lock the rows in id order first (PostgreSQL), the order the signature memo's
+	// flush writes in, so the two cannot deadlock.
 	if t.D.LockSuffix != "" {
 		rows, err := t.Q.QueryContext(ctx, `SELECT id FROM devices WHERE license_id = $1 AND active = $2 ORDER BY id`+t.D.LockSuffix, licenseID, true)
 		if err != nil {

@@ -87,8 +87,8 @@ func (t *Tx) DeviceSignatures(ctx context.Context, deviceID int64) ([]licensing.
 }
 
 // PutDeviceSignatures writes each signature into its device's row, in the order given
-// (the flush sorts by device, so device rows are locked in id order, as the last-check
-// flush locks them). A device that does not exist is skipped.
+// (the flush sorts by device, so device rows are locked in id order, as
+// DeactivateDevices locks them). A device that does not exist is skipped.
 func (t *Tx) PutDeviceSignatures(ctx context.Context, sigs []licensing.DeviceSignature) error {
 	for _, s := range sigs {
 		if err := checkSlot(s.Slot); err != nil {
