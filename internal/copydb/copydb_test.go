@@ -65,6 +65,7 @@ func populate(t *testing.T, svc *licensing.Service) licensing.Credentials {
 			t.Fatal(err, devs)
 		}
 		must(svc.SetBlacklisted(ctx, c.CompanyID, devs[0].ID, true))
+		must(svc.Check(ctx, c.CompanyID, licensing.Identity{Product: "app", HardwareID: "hw-0", LicenseKey: "KEY-1"})) // a last-check stamp
 		k := must(svc.CreateAPIKey(ctx, c.CompanyID, true))
 		must(svc.RevokeAPIKey(ctx, c.CompanyID, k.ID))
 	}
@@ -156,8 +157,29 @@ func TestCopySQLiteToPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if counts["devices"] != 8 || counts["device_variables"] != 12 || counts["companies"] != 2 {
+	if counts["devices"] != 8 || counts["device_variables"] != 12 || counts["device_checks"] != 2 || counts["companies"] != 2 {
 		t.Fatalf("counts %v", counts)
+	}
+	// Every table of the schema is copied (but the migrations' own).
+	copied := map[string]bool{}
+	for _, tb := range copydb.Tables {
+		copied[tb.Name()] = true
+	}
+	tables, err := src.DB().QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tables.Next() {
+		var name string
+		if err := tables.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		if !copied[name] {
+			t.Errorf("table %s is not in copydb.Tables", name)
+		}
+	}
+	if err := tables.Err(); err != nil {
+		t.Fatal(err)
 	}
 	want, got := dump(t, src.DB()), dump(t, dst.DB())
 	for _, tb := range copydb.Tables {

@@ -275,12 +275,23 @@ func testCancelledContext(t *testing.T, e *env) {
 }
 
 // testDeviceByLicenseKey: the one-statement license+device read (ReadSingle) returns
-// the same rows as the separate lookups, reports the API key asked about, and finds
-// nothing across companies, products, keys or hardware ids.
+// the same rows as the separate lookups (but the device's last check, which it leaves
+// out), reports the API key asked about, and finds nothing across companies, products,
+// keys or hardware ids.
 func testDeviceByLicenseKey(t *testing.T, e *env) {
 	a, b := e.tenant("a"), e.tenant("b")
 	revokedKey := e.apiKey(a.Company.ID)
 	e.write(func(tx licensing.Tx) error { return tx.RevokeAPIKey(e.ctx, a.Company.ID, revokedKey.ID) })
+	e.write(func(tx licensing.Tx) error { return tx.TouchDeviceCheck(e.ctx, a.Device.ID, at(50)) })
+	if e.getDevice(a.Company.ID, a.Device.ID).LastCheck == nil {
+		t.Fatal("the device has no last check after TouchDeviceCheck")
+	}
+	// keyedDevice is the device as DeviceByLicenseKey reads it.
+	keyedDevice := func(companyID, id int64) licensing.Device {
+		d := e.getDevice(companyID, id)
+		d.LastCheck = nil
+		return d
+	}
 	get := func(q licensing.LicenseDeviceQuery) (licensing.LicenseDevice, error) {
 		var ld licensing.LicenseDevice
 		err := e.st.ReadSingle(e.ctx, func(tx licensing.Tx) (err error) { ld, err = tx.DeviceByLicenseKey(e.ctx, q); return err })
@@ -305,7 +316,7 @@ func testDeviceByLicenseKey(t *testing.T, e *env) {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		equal(t, tc.name+": license", ld.License, e.getLicense(a.Company.ID, a.License.ID))
-		equal(t, tc.name+": device", ld.Device, e.getDevice(a.Company.ID, a.Device.ID))
+		equal(t, tc.name+": device", ld.Device, keyedDevice(a.Company.ID, a.Device.ID))
 		if ld.APIKeyFound != tc.found || ld.APIKeyRevoked != tc.revoked {
 			t.Errorf("%s: found %v revoked %v, want %v %v", tc.name, ld.APIKeyFound, ld.APIKeyRevoked, tc.found, tc.revoked)
 		}
@@ -353,7 +364,7 @@ func testDeviceByLicenseKey(t *testing.T, e *env) {
 			t.Fatalf("recall %v: %v", tc.recall, err)
 		}
 		equal(t, fmt.Sprintf("recall %v: signatures", tc.recall), ld.Signatures, tc.want)
-		equal(t, fmt.Sprintf("recall %v: device", tc.recall), ld.Device, e.getDevice(a.Company.ID, a.Device.ID))
+		equal(t, fmt.Sprintf("recall %v: device", tc.recall), ld.Device, keyedDevice(a.Company.ID, a.Device.ID))
 		if !ld.APIKeyFound || ld.APIKeyRevoked {
 			t.Errorf("recall %v: key found %v revoked %v", tc.recall, ld.APIKeyFound, ld.APIKeyRevoked)
 		}
@@ -403,7 +414,7 @@ func testDeviceByLicenseKey(t *testing.T, e *env) {
 			t.Fatalf("%s: %d variables stored, want 5", tc.name, len(want))
 		}
 		equal(t, tc.name, ld.Variables, want)
-		equal(t, tc.name+": device", ld.Device, e.getDevice(ld.Device.CompanyID, tc.device))
+		equal(t, tc.name+": device", ld.Device, keyedDevice(ld.Device.CompanyID, tc.device))
 	}
 	q = licensing.LicenseDeviceQuery{CompanyID: a.Company.ID, ProductID: a.Product.ID, LicenseKey: "KEY-1", HardwareID: "hw-1"}
 	if ld, err := get(q); err != nil || ld.Variables != nil {
