@@ -11,11 +11,30 @@ import (
 	"time"
 
 	"github.com/licensor/licensor/internal/licensing"
+	"github.com/licensor/licensor/internal/migrate"
 )
 
-// MigrationsBefore is the part of an engine's embedded migrations (files under dir)
-// older than version, for a test that starts from an older schema.
-func MigrationsBefore(t *testing.T, fsys fs.FS, dir, version string) fs.FS {
+// RunDataMigrations checks, on one engine, each migration that moves data: for each,
+// fresh gives a new, empty database (as a *sql.DB, and an open that applies every
+// migration to it, as the engine's Open does), which first gets the engine's
+// migrations (fsys, under "migrations") older than the one checked; the check then
+// writes rows, opens the store and reads them back.
+func RunDataMigrations(t *testing.T, fsys fs.FS, fresh func(t *testing.T) (*sql.DB, func(context.Context) (licensing.Store, error))) {
+	noLock := func(context.Context, *sql.Tx) error { return nil } // the test's database is its own
+	for _, m := range dataMigrations {
+		t.Run(m.name, func(t *testing.T) {
+			db, open := fresh(t)
+			if err := migrate.Apply(context.Background(), db, migrationsBefore(t, fsys, "migrations", m.version), "migrations", noLock); err != nil {
+				t.Fatal(err)
+			}
+			m.run(t, db, open)
+		})
+	}
+}
+
+// migrationsBefore is the part of an engine's embedded migrations (files under dir)
+// older than version.
+func migrationsBefore(t *testing.T, fsys fs.FS, dir, version string) fs.FS {
 	t.Helper()
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
@@ -34,17 +53,15 @@ func MigrationsBefore(t *testing.T, fsys fs.FS, dir, version string) fs.FS {
 	return old
 }
 
-// DataMigration checks one migration that moves data. Its engine's test opens a
-// database at the schema before it (MigrationsBefore(…, Version)) as db; Run writes
-// rows there, has open apply the rest, and checks what the store then reads.
-type DataMigration struct {
-	Name    string
-	Version string // the migration's file name prefix
-	Run     func(t *testing.T, db *sql.DB, open func(context.Context) (licensing.Store, error))
+// dataMigration checks one migration that moves data: db holds the schema before it;
+// run writes rows there, has open apply the rest, and checks what the store then reads.
+type dataMigration struct {
+	name    string
+	version string // the migration's file name prefix
+	run     func(t *testing.T, db *sql.DB, open func(context.Context) (licensing.Store, error))
 }
 
-// DataMigrations are the engine-independent checks of the migrations that move data.
-var DataMigrations = []DataMigration{
+var dataMigrations = []dataMigration{
 	{"SignatureMemoInDevices", "0005", signatureMemoMigration},
 	{"DeviceChecks", "0006", deviceChecksMigration},
 }
