@@ -13,7 +13,9 @@ type Store interface {
 	Read(ctx context.Context, fn func(Tx) error) error
 	// ReadSingle runs fn, which issues exactly one statement, without an explicit
 	// transaction: one statement is its own consistent snapshot, and the hottest
-	// lookups (API and management keys) skip the BEGIN/COMMIT round trips.
+	// lookups (API and management keys) skip the BEGIN/COMMIT round trips. A store
+	// may run fn twice (SQLite asks again what a kept snapshot did not find), so fn
+	// only reads and keeps what its last run found.
 	ReadSingle(ctx context.Context, fn func(Tx) error) error
 	Write(ctx context.Context, fn func(Tx) error) error
 	Ping(ctx context.Context) error

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ncruces/go-sqlite3"
 
@@ -32,6 +33,8 @@ type nativePool struct {
 	begin      string // BEGIN or BEGIN IMMEDIATE
 	open       func() (*nativeConn, error)
 	autocommit querier // single
+	snap       *snapshots
+	sticky     querier // single, in a kept snapshot (snap != nil)
 
 	mu      sync.Mutex // guards closed against release
 	closed  bool
@@ -43,6 +46,12 @@ type nativeConn struct {
 	stmts map[string]*sqlite3.Stmt
 	raw   []any                    // a row's values, reused
 	rows  map[*nativeRows]struct{} // rows not yet closed
+	// A kept read transaction (snapshots): open since snapAt, when the process had
+	// made snapCommits commits; failed when a statement in it failed.
+	snap        bool
+	snapCommits uint64
+	snapAt      time.Time
+	failed      bool
 }
 
 // errPoolClosed is returned once the store is closed.
@@ -52,7 +61,7 @@ var errPoolClosed = errors.New("sqlite: store is closed")
 // each set up by setup; its transactions start with begin.
 func openNativePool(dsn string, n int, begin string, setup func(*sqlite3.Conn) error) (*nativePool, error) {
 	p := &nativePool{idle: make(chan *nativeConn, n), begin: begin, closing: make(chan struct{})}
-	p.autocommit = querier{acquire: p.acquire, release: p.release}
+	p.autocommit = querier{acquire: p.acquireOwn, release: p.release}
 	p.open = func() (*nativeConn, error) {
 		c, err := sqlite3.OpenFlags(dsn, sqlite3.OPEN_READWRITE|sqlite3.OPEN_URI)
 		if err != nil {
@@ -129,7 +138,9 @@ func (p *nativePool) release(nc *nativeConn) {
 		r.Close()
 	}
 	nc.c.SetInterrupt(context.Background())
-	if !nc.c.GetAutocommit() {
+	kept := p.snap != nil && p.keeps(nc)
+	nc.failed = false
+	if !kept && !nc.c.GetAutocommit() {
 		if err := nc.c.Exec(`ROLLBACK`); err != nil || !nc.c.GetAutocommit() {
 			if fresh, err := p.open(); err == nil {
 				nc.close()
@@ -138,17 +149,37 @@ func (p *nativePool) release(nc *nativeConn) {
 		}
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
+		p.mu.Unlock()
 		nc.close()
 		return
 	}
 	p.idle <- nc
+	p.mu.Unlock()
+	if kept {
+		p.armSweep()
+	}
 }
 
-// single is a Querier whose every statement runs on its own, in autocommit mode, on a
-// connection of the pool taken for that statement (for rows, until they are closed).
-func (p *nativePool) single() sqlstore.Querier { return p.autocommit }
+// single is a Querier whose every statement runs on its own on a connection of the
+// pool taken for that statement (for rows, until they are closed): in a kept snapshot
+// where the pool keeps them (snapshots), else in autocommit mode.
+func (p *nativePool) single() sqlstore.Querier {
+	if p.snap != nil {
+		return p.sticky
+	}
+	return p.autocommit
+}
+
+// fresh is single without kept snapshots: each statement in autocommit mode, and so
+// on the database as it is when the statement starts.
+func (p *nativePool) fresh() sqlstore.Querier { return p.autocommit }
+
+// keepSnapshots makes single keep a reader's read transaction between statements.
+func (p *nativePool) keepSnapshots(s *snapshots) {
+	p.snap = s
+	p.sticky = querier{acquire: p.acquireSnapshot, release: p.release}
+}
 
 // querier runs each statement on the connection acquire gives and hands it back with
 // release: a pool's (autocommit) or a transaction's own.
@@ -197,7 +228,7 @@ func (f rowFunc) Scan(dest ...any) error { return f(dest...) }
 // Begin begins a transaction on a connection of the pool (readOnly only documents:
 // the readers are query_only, the writer is not).
 func (p *nativePool) Begin(ctx context.Context, readOnly bool) (sqlstore.Transaction, error) {
-	nc, err := p.acquire(ctx)
+	nc, err := p.acquireOwn(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -332,6 +363,9 @@ func (nc *nativeConn) run(ctx context.Context, query string, args []any, fn func
 		}
 		s.ClearBindings() // keys and hashes do not linger in the connection's memory
 		err = interrupted(ctx, err)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			nc.failed = true // a kept snapshot ends with it (keeps)
+		}
 	}()
 	return fn(s)
 }
@@ -439,6 +473,9 @@ func (r *nativeRows) Next() bool {
 	ok := r.step()
 	if !ok {
 		r.err = interrupted(r.ctx, r.s.Err())
+		if r.err != nil {
+			r.nc.failed = true
+		}
 		r.Close()
 	}
 	return ok

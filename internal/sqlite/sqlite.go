@@ -54,6 +54,7 @@ type Store struct {
 	readers *nativePool           // Read and ReadSingle
 	writer  *nativePool           // one connection, every Write
 	g       *sqlstore.GroupCommit // runs every Write on writer
+	wal     walState              // told by w's and writer's commits (snapshots)
 }
 
 var dialect = sqlstore.Dialect{
@@ -93,14 +94,20 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	}
-	w, err := driver.Open(dsn()+"&_txlock=immediate", stablePlans)
+	s := &Store{}
+	// Every connection that writes counts its commits, for the readers' kept snapshots.
+	writing := func(c *sqlite3.Conn) error {
+		c.WALHook(s.wal.hook)
+		return stablePlans(c)
+	}
+	w, err := driver.Open(dsn()+"&_txlock=immediate", writing)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{w: w}
+	s.w = w
 	if err := migrate.Apply(ctx, w, migrations, "migrations", migrate.SQLiteLock); err != nil {
 		w.Close()
 		return nil, err
@@ -109,7 +116,8 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open readers: %w", err)
 	}
-	if s.writer, err = openNativePool(dsn(), 1, `BEGIN IMMEDIATE`, stablePlans); err != nil {
+	s.readers.keepSnapshots(&snapshots{wal: &s.wal, maxAge: snapshotMaxAge})
+	if s.writer, err = openNativePool(dsn(), 1, `BEGIN IMMEDIATE`, writing); err != nil {
 		s.readers.Close()
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open writer: %w", err)
@@ -164,9 +172,15 @@ func (s *Store) Read(ctx context.Context, fn func(licensing.Tx) error) error {
 	return sqlstore.Run(ctx, s.readers, true, dialect, fn)
 }
 
-// ReadSingle runs a one-statement fn on a reader without BEGIN/COMMIT.
+// ReadSingle runs a one-statement fn on a reader without BEGIN/COMMIT, in the
+// reader's kept snapshot (snapshots). What it does not find there it looks for again
+// in the database as it is now: another process may have added it since.
 func (s *Store) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) error {
-	return fn(&sqlstore.Tx{Q: s.readers.single(), D: dialect})
+	err := fn(&sqlstore.Tx{Q: s.readers.single(), D: dialect})
+	if errors.Is(err, licensing.ErrNoRows) {
+		err = fn(&sqlstore.Tx{Q: s.readers.fresh(), D: dialect})
+	}
+	return err
 }
 
 // Write runs fn in the next group-commit batch of the single writer.

@@ -1,0 +1,145 @@
+package sqlite
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/ncruces/go-sqlite3"
+)
+
+// snapshots lets the readers keep a read transaction open from one single-statement
+// read to the next. In WAL mode each statement run on its own begins and ends a read
+// transaction: the WAL index's header is read, a read mark taken under a lock of the
+// shared-memory file and the database file (fcntl calls), and all of it released after
+// the statement; about a tenth of a check's CPU. A kept snapshot skips that.
+//
+// A kept snapshot never hides a write of this process: every commit of its
+// connections (the writer, DB) counts itself (walHook, after the commit is visible and
+// before the write is acknowledged), and a reader whose snapshot is older than the
+// last commit begins a new one before its statement. Another process writing the
+// same file (a CLI command while serve runs) is seen once the snapshot is maxAge old,
+// and at once where a read finds nothing (Store.ReadSingle asks again without a kept
+// snapshot: a new company's keys, a newly seeded device).
+//
+// A snapshot holds back the checkpoint: the WAL's frames after it cannot be copied
+// into the database file while it is open, and the WAL starts over only once all of
+// it was copied. Kept snapshots lag a commit behind (a reader renews its snapshot at
+// its next statement), so under steady writes a checkpoint run right after a commit
+// would never finish and the WAL would grow without bound. So while the WAL is at
+// checkpoint size no snapshot is kept, and readers left idle end theirs within maxAge.
+type snapshots struct {
+	wal    *walState
+	maxAge time.Duration
+	armed  atomic.Bool // a sweep is scheduled
+}
+
+// walState is what the writing connections' WAL hook tells the readers.
+type walState struct {
+	commits atomic.Uint64 // commits made by this process so far
+	full    atomic.Bool   // the last commit left the WAL at checkpoint size or over
+}
+
+// snapshotMaxAge bounds how long a kept snapshot serves: a reader at a few thousand
+// statements a second begins a new one every hundred or so.
+const snapshotMaxAge = 20 * time.Millisecond
+
+// current reports whether nc's kept snapshot may serve another statement.
+func (s *snapshots) current(nc *nativeConn) bool {
+	return nc.snap && !nc.c.GetAutocommit() && !s.wal.full.Load() &&
+		nc.snapCommits == s.wal.commits.Load() && time.Since(nc.snapAt) < s.maxAge
+}
+
+// acquireSnapshot is acquire for a single statement in a kept snapshot: nc's own if
+// still current, else a new one.
+func (p *nativePool) acquireSnapshot(ctx context.Context) (*nativeConn, error) {
+	nc, err := p.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.snap.current(nc) {
+		return nc, nil
+	}
+	if err := nc.leaveSnapshot(); err != nil {
+		p.release(nc)
+		return nil, err
+	}
+	commits := p.snap.wal.commits.Load() // before the snapshot, which the first statement takes
+	if _, err := nc.exec(ctx, `BEGIN`, nil); err != nil {
+		p.release(nc)
+		return nil, err
+	}
+	nc.snap, nc.snapCommits, nc.snapAt = true, commits, time.Now()
+	return nc, nil
+}
+
+// acquireOwn is acquire for a statement or transaction of its own: a kept snapshot
+// on the connection ends first.
+func (p *nativePool) acquireOwn(ctx context.Context) (*nativeConn, error) {
+	nc, err := p.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := nc.leaveSnapshot(); err != nil {
+		p.release(nc)
+		return nil, err
+	}
+	return nc, nil
+}
+
+// leaveSnapshot ends nc's kept snapshot, if any.
+func (nc *nativeConn) leaveSnapshot() error {
+	if !nc.snap {
+		return nil
+	}
+	nc.snap = false
+	if nc.c.GetAutocommit() {
+		return nil
+	}
+	return nc.c.Exec(`ROLLBACK`)
+}
+
+// keeps reports whether release may put nc back with its transaction open: a kept
+// snapshot whose statements all succeeded, while the WAL is not due a checkpoint.
+func (p *nativePool) keeps(nc *nativeConn) bool {
+	nc.snap = nc.snap && !nc.failed && !nc.c.GetAutocommit() && !p.snap.wal.full.Load()
+	return nc.snap
+}
+
+// armSweep schedules a sweep of the idle readers' snapshots, unless one is.
+func (p *nativePool) armSweep() {
+	if p.snap.armed.Load() || !p.snap.armed.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(p.snap.maxAge, p.sweep)
+}
+
+// sweep ends the kept snapshots of the readers idle now; the busy ones come back
+// through release, which schedules the next sweep.
+func (p *nativePool) sweep() {
+	p.snap.armed.Store(false)
+	for range cap(p.idle) {
+		select {
+		case nc := <-p.idle:
+			nc.leaveSnapshot() // a failure leaves the transaction open: release replaces nc
+			p.release(nc)
+		default:
+			return
+		}
+	}
+}
+
+// hook is every writing connection's WAL hook: it counts the commit and checkpoints
+// as SQLite's own automatic checkpoint, which a hook replaces, would.
+func (w *walState) hook(c *sqlite3.Conn, schema string, pages int) error {
+	w.commits.Add(1)
+	full := pages >= autoCheckpointPages
+	w.full.Store(full)
+	if full {
+		c.WALCheckpoint(schema, sqlite3.CHECKPOINT_PASSIVE) // as SQLite's: a failure is not the commit's
+	}
+	return nil
+}
+
+// autoCheckpointPages is SQLite's default wal_autocheckpoint.
+const autoCheckpointPages = 1000
