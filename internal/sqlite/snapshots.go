@@ -51,7 +51,7 @@ func (s *snapshots) current(nc *nativeConn) bool {
 }
 
 // acquireSnapshot is acquire for a single statement in a kept snapshot: nc's own if
-// still current, else a new one.
+// still current, else a new one (none while the WAL is due a checkpoint).
 func (p *nativePool) acquireSnapshot(ctx context.Context) (*nativeConn, error) {
 	nc, err := p.acquire(ctx)
 	if err != nil {
@@ -63,6 +63,9 @@ func (p *nativePool) acquireSnapshot(ctx context.Context) (*nativeConn, error) {
 	if err := nc.leaveSnapshot(); err != nil {
 		p.release(nc)
 		return nil, err
+	}
+	if p.snap.wal.full.Load() {
+		return nc, nil // in autocommit mode until the WAL is checkpointed
 	}
 	commits := p.snap.wal.commits.Load() // before the snapshot, which the first statement takes
 	if _, err := nc.exec(ctx, `BEGIN`, nil); err != nil {
