@@ -83,12 +83,36 @@ func (s *Service) RecheckAPIKey(ctx context.Context, k APIKey, err error) error 
 	if !k.cached || err == nil {
 		return err
 	}
-	verdict := s.store.ReadSingle(ctx, func(tx Tx) error { return s.keyState(ctx, tx, guard{id: k.ID, key: k.Key}) })
+	verdict := keyMissAsError(s.store.ReadSingle(ctx, func(tx Tx) error {
+		return keyMissAsNoRows(s.keyState(ctx, tx, guard{id: k.ID, key: k.Key}))
+	}))
 	var e *Error
 	if errors.As(verdict, &e) {
 		return verdict
 	}
 	return err // usable, or the store could not tell: the request's own error
+}
+
+// errKeyMissing is a cached key's "not found" inside ReadSingle, where a miss is
+// reported as ErrNoRows: a store whose single reads may lag a moment behind another
+// process's writes (SQLite's kept snapshots) then looks again. A key found before
+// and missing now is more likely such a lag than a key gone: keys are never deleted.
+var errKeyMissing = fmt.Errorf("api key not found: %w", ErrNoRows)
+
+// keyMissAsNoRows turns the verdict on a missing cached key into errKeyMissing.
+func keyMissAsNoRows(err error) error {
+	if ErrorCode(err) == EInvalidAPIKey {
+		return errKeyMissing
+	}
+	return err
+}
+
+// keyMissAsError turns errKeyMissing back into the documented error.
+func keyMissAsError(err error) error {
+	if errors.Is(err, errKeyMissing) {
+		return ErrInvalidAPIKey()
+	}
+	return err
 }
 
 // forgetAPIKey drops the key with that id from the cache (it was revoked here).

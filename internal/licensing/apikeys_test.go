@@ -2,6 +2,7 @@ package licensing_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"testing"
 
@@ -210,5 +211,63 @@ func TestAPIKeyRevokedInWriters(t *testing.T) {
 	}
 	if vs, err := e.svc.GetVariables(e.ctx, e.cid, known); err != nil || len(vs) != 1 || vs[0].Value != "1" {
 		t.Errorf("variables after writes with a revoked key: %+v, %v", vs, err)
+	}
+}
+
+// lagging is a Store whose single reads first see a moment in the past where no API
+// key exists yet (as SQLite's kept snapshots may, behind another process's writes),
+// and, as the SQLite store does, look again when fn reports a miss.
+type lagging struct{ licensing.Store }
+
+func (s lagging) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) error {
+	err := s.Store.ReadSingle(ctx, func(tx licensing.Tx) error { return fn(keylessTx{tx}) })
+	if errors.Is(err, licensing.ErrNoRows) {
+		err = s.Store.ReadSingle(ctx, fn)
+	}
+	return err
+}
+
+type keylessTx struct{ licensing.Tx }
+
+func (keylessTx) APIKeyRevoked(context.Context, int64) (bool, error) {
+	return false, licensing.ErrNoRows
+}
+
+func (t keylessTx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQuery) (licensing.LicenseDevice, error) {
+	ld, err := t.Tx.DeviceByLicenseKey(ctx, q)
+	ld.APIKeyFound, ld.APIKeyRevoked = false, false
+	return ld, err
+}
+
+// TestCachedKeyMissLooksAgain: a cached key that a single read does not find is
+// reported to the store as a miss (ErrNoRows), so that a store whose single reads lag
+// looks again, instead of refusing a key that exists.
+func TestCachedKeyMissLooksAgain(t *testing.T) {
+	e := newEnv(t)
+	p := e.product(licensing.AuthLicenseKey)
+	e.keyLicense(p.ShortCode, "L-1", 5)
+	id := keyID(p.ShortCode, "L-1", "hw-1")
+	e.activate(id)
+	k, err := e.svc.CreateAPIKey(e.ctx, e.cid, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := licensing.NewService(lagging{e.svc.Store()}, licensing.WithClock(e.clock.Now))
+	if _, err := svc.Check(e.ctx, e.cid, id); err != nil { // warms the product and order caches
+		t.Fatal(err)
+	}
+	if _, err := svc.APIKeyByKey(e.ctx, k.Key); err != nil {
+		t.Fatal(err)
+	}
+	cached, err := svc.APIKeyByKey(e.ctx, k.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Check(licensing.WithAPIKey(e.ctx, cached), e.cid, id); err != nil {
+		t.Fatalf("check with the cached key: %v", err)
+	}
+	missing := licensing.MissingParameters("hardware_id")
+	if err := svc.RecheckAPIKey(e.ctx, cached, missing); licensing.ErrorCode(err) != licensing.EMissingParameters {
+		t.Fatalf("recheck of the cached key: %v", err)
 	}
 }

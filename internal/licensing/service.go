@@ -237,8 +237,9 @@ func (s *Service) quickDevice(ctx context.Context, companyID int64, id Identity)
 	var ld LicenseDevice
 	err = s.store.ReadSingle(ctx, func(tx Tx) (err error) {
 		r, ld, ok, err = s.keyedRead(ctx, tx, companyID, id, keyedWant{g: pendingAPIKey(ctx)})
-		return err
+		return keyMissAsNoRows(err)
 	})
+	err = keyMissAsError(err)
 	if !ok {
 		return st, false, nil
 	} else if err != nil {

@@ -13,8 +13,9 @@ type Store interface {
 	Read(ctx context.Context, fn func(Tx) error) error
 	// ReadSingle runs fn, which issues exactly one statement, without an explicit
 	// transaction: one statement is its own consistent snapshot, and the hottest
-	// lookups (API and management keys) skip the BEGIN/COMMIT round trips. A store
-	// may run fn twice (SQLite asks again what a kept snapshot did not find), so fn
+	// lookups (API and management keys) skip the BEGIN/COMMIT round trips. fn reports
+	// a miss as ErrNoRows: a store may then run it again (SQLite looks again past a
+	// kept snapshot, which may lag a moment behind another process's writes), so fn
 	// only reads and keeps what its last run found.
 	ReadSingle(ctx context.Context, fn func(Tx) error) error
 	Write(ctx context.Context, fn func(Tx) error) error

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 // the statement; about a tenth of a check's CPU. A kept snapshot skips that.
 //
 // A kept snapshot never hides a write of this process: every commit of its
-// connections (the writer, DB) counts itself (walHook, after the commit is visible and
+// connections (the writer, DB) counts itself (walState.hook, after the commit is visible and
 // before the write is acknowledged), and a reader whose snapshot is older than the
 // last commit begins a new one before its statement. Another process writing the
 // same file (a CLI command while serve runs) is seen once the snapshot is maxAge old,
@@ -27,11 +28,16 @@ import (
 // it was copied. Kept snapshots lag a commit behind (a reader renews its snapshot at
 // its next statement), so under steady writes a checkpoint run right after a commit
 // would never finish and the WAL would grow without bound. So while the WAL is at
-// checkpoint size no snapshot is kept, and readers left idle end theirs within maxAge.
+// checkpoint size no snapshot is kept, and readers left idle end theirs within about
+// twice maxAge. Another process's commits reach no hook here, so a reader about to
+// begin a snapshot also looks at the WAL file's size: writing connections keep it
+// (journal_size_limit) at checkpoint size once the WAL starts over, so a file well
+// over that means a WAL that has not been checkpointed in full.
 type snapshots struct {
-	wal    *walState
-	maxAge time.Duration
-	armed  atomic.Bool // a sweep is scheduled
+	wal     *walState
+	maxAge  time.Duration
+	walFile string      // the database's WAL file
+	armed   atomic.Bool // a sweep is scheduled
 }
 
 // walState is what the writing connections' WAL hook tells the readers.
@@ -64,7 +70,7 @@ func (p *nativePool) acquireSnapshot(ctx context.Context) (*nativeConn, error) {
 		p.release(nc)
 		return nil, err
 	}
-	if p.snap.wal.full.Load() {
+	if p.snap.wal.full.Load() || p.snap.walOverdue() {
 		return nc, nil // in autocommit mode until the WAL is checkpointed
 	}
 	commits := p.snap.wal.commits.Load() // before the snapshot, which the first statement takes
@@ -144,5 +150,19 @@ func (w *walState) hook(c *sqlite3.Conn, schema string, pages int) error {
 	return nil
 }
 
-// autoCheckpointPages is SQLite's default wal_autocheckpoint.
-const autoCheckpointPages = 1000
+// walOverdue reports whether the WAL file is well past checkpoint size.
+func (s *snapshots) walOverdue() bool {
+	fi, err := os.Stat(s.walFile)
+	return err == nil && fi.Size() > walOverdueBytes
+}
+
+const (
+	// autoCheckpointPages is SQLite's default wal_autocheckpoint.
+	autoCheckpointPages = 1000
+	// walLimitBytes is the writing connections' journal_size_limit: the size of a WAL
+	// of autoCheckpointPages frames (header, and per frame a header and a page of
+	// SQLite's default 4096 bytes, which licensor never changes).
+	walLimitBytes = 32 + autoCheckpointPages*(24+4096)
+	// walOverdueBytes is a WAL file a quarter past that.
+	walOverdueBytes = walLimitBytes * 5 / 4
+)

@@ -88,14 +88,16 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	}
 	dsn := func(extra ...string) string {
 		q := url.Values{}
-		pragmas := append([]string{"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(wal)", "synchronous(" + o.Synchronous + ")"}, extra...)
+		pragmas := append([]string{"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(wal)", "synchronous(" + o.Synchronous + ")",
+			"journal_size_limit(" + strconv.Itoa(walLimitBytes) + ")"}, extra...)
 		for _, p := range pragmas {
 			q.Add("_pragma", p)
 		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	}
 	s := &Store{}
-	// Every connection that writes counts its commits, for the readers' kept snapshots.
+	// Every connection that writes counts its commits, for the readers' kept snapshots
+	// (no wal_autocheckpoint setting on them: it would replace the hook).
 	writing := func(c *sqlite3.Conn) error {
 		c.WALHook(s.wal.hook)
 		return stablePlans(c)
@@ -116,7 +118,7 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open readers: %w", err)
 	}
-	s.readers.keepSnapshots(&snapshots{wal: &s.wal, maxAge: snapshotMaxAge})
+	s.readers.keepSnapshots(&snapshots{wal: &s.wal, maxAge: snapshotMaxAge, walFile: path + "-wal"})
 	if s.writer, err = openNativePool(dsn(), 1, `BEGIN IMMEDIATE`, writing); err != nil {
 		s.readers.Close()
 		w.Close()
