@@ -52,6 +52,23 @@ func newSnapshotTable(t *testing.T, st *Store) {
 	}
 }
 
+// openPair opens one database file twice: st with that many readers, and other as
+// another process would.
+func openPair(t *testing.T, readers int) (st, other *Store, path string) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "n.db")
+	var err error
+	if st, err = Open(context.Background(), path, Options{Readers: readers}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if other, err = Open(context.Background(), path, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return st, other, path
+}
+
 // TestSnapshotsSeeEveryCommitOfTheProcess: a reader keeps its snapshot between
 // statements, and sees at once what the writer and DB commit after it.
 func TestSnapshotsSeeEveryCommitOfTheProcess(t *testing.T) {
@@ -97,18 +114,7 @@ func TestSnapshotsSeeEveryCommitOfTheProcess(t *testing.T) {
 // TestSnapshotsSeeOtherProcessesSoon: what another connection (another process)
 // commits is seen within snapshotMaxAge.
 func TestSnapshotsSeeOtherProcessesSoon(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "n.db")
-	st, err := Open(ctx, path, Options{Readers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	other, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	st, other, _ := openPair(t, 1)
 	newSnapshotTable(t, st)
 	readV(t, st)
 	if _, err := other.w.Exec(`UPDATE t SET v = 7 WHERE id = 1`); err != nil {
@@ -127,18 +133,8 @@ func TestSnapshotsSeeOtherProcessesSoon(t *testing.T) {
 // snapshot is looked for again at once (another process may have added it).
 func TestSnapshotsLookAgainForWhatTheyMiss(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "n.db")
-	st, err := Open(ctx, path, Options{Readers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, other, _ := openPair(t, 1)
 	st.readers.snap.maxAge = time.Hour // the snapshot stays while the test runs
-	other, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
 	if err := st.ReadSingle(ctx, func(tx licensing.Tx) error { _, err := tx.CompanyCount(ctx); return err }); err != nil {
 		t.Fatal(err)
 	}
@@ -186,18 +182,10 @@ func TestSnapshotsLetTheWALStartOver(t *testing.T) {
 		name := map[bool]string{false: "this process", true: "another process"}[elsewhere]
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			path := filepath.Join(t.TempDir(), "n.db")
-			st, err := Open(ctx, path, Options{Readers: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st, other, path := openPair(t, 2)
 			writer := st
 			if elsewhere {
-				if writer, err = Open(ctx, path, Options{}); err != nil {
-					t.Fatal(err)
-				}
-				defer writer.Close()
+				writer = other
 			}
 			newSnapshotTable(t, st)
 			stop := make(chan struct{})
@@ -221,8 +209,14 @@ func TestSnapshotsLetTheWALStartOver(t *testing.T) {
 				}()
 			}
 			pad := make([]byte, 3000) // about a page a commit
-			const commits = 6 * autoCheckpointPages
+			const commits = 12 * autoCheckpointPages
 			var largest int64
+			restarts, salts := 0, make([]byte, 8)
+			wal, err := os.Open(path + "-wal")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer wal.Close()
 			for i := range commits {
 				tx, err := writer.writer.Begin(ctx, false)
 				if err != nil {
@@ -237,15 +231,25 @@ func TestSnapshotsLetTheWALStartOver(t *testing.T) {
 				if fi, err := os.Stat(path + "-wal"); err == nil {
 					largest = max(largest, fi.Size())
 				}
+				// A WAL that starts over gets new salts in its header (bytes 16–23).
+				var now [8]byte
+				if _, err := wal.ReadAt(now[:], 16); err == nil && now != [8]byte(salts) {
+					restarts++
+					copy(salts, now[:])
+				}
 			}
 			close(stop)
 			wg.Wait()
-			// Past the overdue size, readers stop keeping snapshots as they renew them:
-			// at once after a commit of this process, within maxAge of another's.
-			if largest > 3*walLimitBytes {
-				t.Fatalf("WAL of %d bytes during %d commits of a page (%d at checkpoint size): it did not start over", largest, commits, walLimitBytes)
+			// Past the checkpoint size, readers stop keeping snapshots as they renew them:
+			// at once after a commit of this process, within maxAge of another's. Busy
+			// readers delay the WAL's start over even without kept snapshots (a WAL of
+			// 7–26 MB here, 4 at checkpoint size), so what is checked is that it starts
+			// over at all: a WAL held back for good never does and grows by a frame a
+			// commit (49 MB).
+			t.Logf("largest WAL %d bytes, started over %d times", largest, restarts-1)
+			if restarts < 3 {
+				t.Fatalf("the WAL started over %d times in %d commits of a page (largest %d bytes)", restarts-1, commits, largest)
 			}
-			t.Logf("largest WAL: %d bytes", largest)
 		})
 	}
 }
