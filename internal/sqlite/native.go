@@ -32,7 +32,7 @@ type nativePool struct {
 	idle       chan *nativeConn
 	begin      string // BEGIN or BEGIN IMMEDIATE
 	open       func() (*nativeConn, error)
-	autocommit querier // single
+	autocommit querier // fresh; single where snap is nil
 	snap       *snapshots
 	sticky     querier // single, in a kept snapshot (snap != nil)
 

@@ -50,10 +50,14 @@ type walState struct {
 // statements a second begins a new one every hundred or so.
 const snapshotMaxAge = 20 * time.Millisecond
 
+// holds reports whether nc holds a kept snapshot while the WAL lets one be kept.
+func (s *snapshots) holds(nc *nativeConn) bool {
+	return nc.snap && !nc.c.GetAutocommit() && !s.wal.full.Load()
+}
+
 // current reports whether nc's kept snapshot may serve another statement.
 func (s *snapshots) current(nc *nativeConn) bool {
-	return nc.snap && !nc.c.GetAutocommit() && !s.wal.full.Load() &&
-		nc.snapCommits == s.wal.commits.Load() && time.Since(nc.snapAt) < s.maxAge
+	return s.holds(nc) && nc.snapCommits == s.wal.commits.Load() && time.Since(nc.snapAt) < s.maxAge
 }
 
 // acquireSnapshot is acquire for a single statement in a kept snapshot: nc's own if
@@ -111,7 +115,7 @@ func (nc *nativeConn) leaveSnapshot() error {
 // keeps reports whether release may put nc back with its transaction open: a kept
 // snapshot whose statements all succeeded, while the WAL is not due a checkpoint.
 func (p *nativePool) keeps(nc *nativeConn) bool {
-	nc.snap = nc.snap && !nc.failed && !nc.c.GetAutocommit() && !p.snap.wal.full.Load()
+	nc.snap = !nc.failed && p.snap.holds(nc)
 	return nc.snap
 }
 
