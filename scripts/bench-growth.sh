@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench-growth.sh — check and track-steady on a large seeded fleet against a
-# 1,000-device fleet, both on SQLite, for one build of licensor or to compare several
-# (git revisions; "." is the working tree, the default).
+# 1,000-device fleet, both on SQLite (or both on PostgreSQL: DB=postgres), for one
+# build of licensor or to compare several (git revisions; "." is the working tree, the
+# default).
 #
 # Both databases are seeded once. The large fleet is first driven for WARMUP
 # (unmeasured, by the last build) so that every device has been answered once — as in
@@ -14,9 +15,14 @@
 #
 #   DEVICES=100000 WARMUP=150s scripts/bench-growth.sh            # the working tree
 #   DEVICES=100000 WARMUP=150s scripts/bench-growth.sh HEAD~1 .   # two builds, alternating
+#   DB=postgres DEVICES=1000000 SIGNING_KEY=ecdsa-p256 WARMUP=600s scripts/bench-growth.sh
+#
+# With DB=postgres each fleet is a schema of its own on PG_URL (created here, dropped
+# on exit), served by one instance; the database server runs beside it on this machine.
 #
 # Settings: DEVICES=100000 VARIABLES=10 SIGNING_KEY=rsa-2048 WARMUP=150s SHORT=5s
-#   DURATION=10s ROUNDS=2 CONCURRENCY=64 PORT=18811
+#   DURATION=10s ROUNDS=2 CONCURRENCY=64 PORT=18811 DB=sqlite
+#   PG_URL=postgres://postgres@127.0.0.1:5432/test (DB=postgres; needs CREATE SCHEMA rights)
 set -Eeuo pipefail
 DEVICES=${DEVICES:-100000}
 VARIABLES=${VARIABLES:-10}
@@ -27,7 +33,17 @@ DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-2}
 CONCURRENCY=${CONCURRENCY:-64}
 PORT=${PORT:-18811}
+DB=${DB:-sqlite}
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
+case $DB in sqlite | postgres) ;; *) echo "bench-growth: DB must be sqlite or postgres" >&2; exit 2 ;; esac
 . "$(dirname "${BASH_SOURCE[0]}")/lib/bench-common.sh"
+schemas=()
+drop_schemas() {
+	for s in "${schemas[@]}"; do
+		psql "$PG_URL" -q -c "DROP SCHEMA IF EXISTS $s CASCADE" >/dev/null 2>&1 || echo "bench-growth: could not drop schema $s" >&2
+	done
+}
+trap 'cleanup; drop_schemas' EXIT
 [ $# -gt 0 ] || set -- .
 revs=("$@") names=()
 for rev in "${revs[@]}"; do
@@ -35,14 +51,30 @@ for rev in "${revs[@]}"; do
 	build "$rev" "${names[-1]}"
 done
 
-# seed N: a fresh database of N devices in $tmp/fleetN, with its credentials and key.
+# fleet_db N: the database URL of the fleet of N devices.
+fleet_db() {
+	if [ "$DB" = sqlite ]; then
+		echo "sqlite:$tmp/fleet$1/l.db"
+	else
+		local sep='?'
+		[[ $PG_URL == *\?* ]] && sep='&'
+		echo "$PG_URL${sep}search_path=licensor_growth_$$_$1"
+	fi
+}
+
+# seed N: a fresh database of N devices (in $tmp/fleetN, or its own schema), with its
+# credentials and key in $tmp/fleetN.
 seed() {
 	dir=$tmp/fleet$1
 	mkdir -p "$dir"
-	init_db "$tmp/licensor" "sqlite:$dir/l.db" "$dir"
+	if [ "$DB" = postgres ]; then
+		schemas+=("licensor_growth_$$_$1")
+		psql "$PG_URL" -q -v ON_ERROR_STOP=1 -c "CREATE SCHEMA ${schemas[-1]}" >/dev/null
+	fi
+	init_db "$tmp/licensor" "$(fleet_db "$1")" "$dir"
 	echo "$creds" >"$dir/creds.json"
 	local t0=$SECONDS
-	"$tmp/licensor" seed --db "sqlite:$dir/l.db" --product fleet --devices "$1" --variables "$VARIABLES" >/dev/null 2>&1
+	"$tmp/licensor" seed --db "$(fleet_db "$1")" --product fleet --devices "$1" --variables "$VARIABLES" >/dev/null 2>&1
 	echo "seeded $1 devices in $((SECONDS - t0)) s" >&2
 }
 seed 1000
@@ -53,14 +85,14 @@ seed "$DEVICES"
 measure() {
 	dir=$tmp/fleet$2
 	creds=$(cat "$dir/creds.json")
-	start_server "$tmp/$1" "sqlite:$dir/l.db" "$dir"
+	start_server "$tmp/$1" "$(fleet_db "$2")" "$dir"
 	local out
 	out=$(bench --fleet fleet --devices "$2" --workload "$3" --variables 5 --warmup "$4" --server-pid "$pid")
 	stop_server
 	echo "$(jq .rps <<<"$out") $(jq '.server[0].cores' <<<"$out") $(jq .latency_ms.p99 <<<"$out") $(jq '.server[0].peak_rss_mib' <<<"$out")"
 }
 
-echo "builds: $*; signing key $SIGNING_KEY, C=$CONCURRENCY, $DURATION measured after $SHORT; large fleet's memo filled for $WARMUP per workload" >&2
+echo "builds: $*; $DB; signing key $SIGNING_KEY, C=$CONCURRENCY, $DURATION measured after $SHORT; large fleet's memo filled for $WARMUP per workload" >&2
 for wl in check track-steady; do
 	measure "${names[-1]}" "$DEVICES" "$wl" "$WARMUP" >/dev/null
 done

@@ -75,18 +75,25 @@ func actorOf(ctx context.Context) string {
 // its record commit or roll back together. before and after are the views below (nil:
 // none).
 func (s *Service) audit(ctx context.Context, tx Tx, companyID int64, action, objectType string, objectID int64, before, after any) error {
-	e := AuditEntry{CompanyID: companyID, At: s.Now(), Actor: actorOf(ctx), Action: action, ObjectType: objectType, ObjectID: objectID}
-	var err error
-	if e.Before, err = auditJSON(before); err != nil {
-		return err
-	}
-	if e.After, err = auditJSON(after); err != nil {
+	e, err := s.auditEntry(ctx, companyID, action, objectType, objectID, before, after)
+	if err != nil {
 		return err
 	}
 	if err := tx.AppendAudit(ctx, &e); err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)
 	}
 	return nil
+}
+
+// auditEntry is the entry audit appends.
+func (s *Service) auditEntry(ctx context.Context, companyID int64, action, objectType string, objectID int64, before, after any) (AuditEntry, error) {
+	e := AuditEntry{CompanyID: companyID, At: s.Now(), Actor: actorOf(ctx), Action: action, ObjectType: objectType, ObjectID: objectID}
+	var err error
+	if e.Before, err = auditJSON(before); err != nil {
+		return e, err
+	}
+	e.After, err = auditJSON(after)
+	return e, err
 }
 
 func auditJSON(v any) (json.RawMessage, error) {

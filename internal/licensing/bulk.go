@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // SeedDevice is one license of a bulk seed: its key, the hardware id of the device
@@ -21,7 +22,8 @@ type SeedDevice struct {
 // audit entries that create_order followed by one activate_license per device would
 // (license.create shows the license as created, device.activate the device; the actor
 // is the context's, by default cli), without HTTP, signatures or a transaction per
-// device: it is how `licensor seed` fills a database for load tests.
+// device, and inserts each kind of row in bulk: it is how `licensor seed` fills a
+// database for load tests.
 //
 // The product must exist and be key-based. A key that already exists fails the whole
 // batch (a FieldError) and nothing of it is written.
@@ -29,6 +31,7 @@ func (s *Service) SeedActivated(ctx context.Context, companyID int64, productCod
 	if len(devs) == 0 {
 		return Order{}, FieldError("licenses", "This field is required.")
 	}
+	keys := make(map[string]int, len(devs))
 	for i, d := range devs {
 		switch {
 		case d.LicenseKey == "" || len(d.LicenseKey) > 255:
@@ -36,8 +39,15 @@ func (s *Service) SeedActivated(ctx context.Context, companyID int64, productCod
 		case d.HardwareID == "":
 			return Order{}, FieldError(fmt.Sprintf("licenses[%d].hardware_id", i), "This field is required.")
 		}
+		if j, seen := keys[d.LicenseKey]; seen {
+			return Order{}, FieldError(fmt.Sprintf("licenses[%d].key", i), "the key of licenses[%d] again", j)
+		}
+		keys[d.LicenseKey] = i
 		if err := s.ValidateVariables(d.Variables); err != nil {
 			return Order{}, err
+		}
+		if vars, _ := mergeVariables(0, nil, d.Variables, time.Time{}); len(vars) > s.limits.MaxVariablesPerDevice {
+			return Order{}, FieldError("variables", "a device may hold at most %d variables", s.limits.MaxVariablesPerDevice)
 		}
 	}
 	var out Order
@@ -59,40 +69,50 @@ func (s *Service) SeedActivated(ctx context.Context, companyID int64, productCod
 		if err := s.audit(ctx, tx, companyID, AuditOrderCreate, "order", o.ID, nil, orderView{o.ID, o.StoreID, o.CustomerEmail}); err != nil {
 			return err
 		}
+		// As create_order makes each license; the activation below then takes its one seat.
+		created := License{CompanyID: companyID, ProductID: prod.ID, OrderID: o.ID, LicenseType: TypePerpetual, Enabled: true,
+			MaxActivations: 1, CreatedAt: now, UpdatedAt: now}
+		ls := make([]License, len(devs))
 		for i, sd := range devs {
-			// As create_order makes it; the activation below then takes its one seat.
-			created := License{CompanyID: companyID, ProductID: prod.ID, OrderID: o.ID, LicenseKey: sd.LicenseKey,
-				LicenseType: TypePerpetual, Enabled: true, MaxActivations: 1, CreatedAt: now, UpdatedAt: now}
-			l := created
-			l.Active, l.TimesActivated = true, 1
-			if err := tx.CreateLicense(ctx, &l); errors.Is(err, ErrDuplicate) {
-				return FieldError(fmt.Sprintf("licenses[%d].key", i), "license with this key already exists.")
-			} else if err != nil {
-				return fmt.Errorf("create license: %w", err)
-			}
-			created.ID = l.ID
-			if err := s.audit(ctx, tx, companyID, AuditLicenseCreate, "license", l.ID, nil, viewLicense(created)); err != nil {
-				return err
-			}
-			d := Device{CompanyID: companyID, LicenseID: l.ID, HardwareID: sd.HardwareID, Active: true, TimeActivated: &now,
+			ls[i] = created
+			ls[i].LicenseKey, ls[i].Active, ls[i].TimesActivated = sd.LicenseKey, true, 1
+		}
+		if err := tx.CreateLicenses(ctx, ls); errors.Is(err, ErrDuplicate) {
+			return FieldError("licenses", "a license with one of these keys already exists.")
+		} else if err != nil {
+			return fmt.Errorf("create licenses: %w", err)
+		}
+		ds := make([]Device, len(devs))
+		for i, sd := range devs {
+			ds[i] = Device{CompanyID: companyID, LicenseID: ls[i].ID, HardwareID: sd.HardwareID, Active: true, TimeActivated: &now,
 				CreatedAt: now, UpdatedAt: now}
-			if err := tx.CreateDevice(ctx, &d); err != nil {
-				return fmt.Errorf("create device: %w", err)
-			}
-			if err := s.audit(ctx, tx, companyID, AuditDeviceActivate, "device", d.ID, nil, viewDevice(d, true)); err != nil {
+		}
+		if err := tx.CreateDevices(ctx, ds); err != nil {
+			return fmt.Errorf("create devices: %w", err)
+		}
+		entries := make([]AuditEntry, 0, 2*len(devs))
+		var vars []Variable
+		for i, sd := range devs {
+			c := created
+			c.ID, c.LicenseKey = ls[i].ID, sd.LicenseKey
+			le, err := s.auditEntry(ctx, companyID, AuditLicenseCreate, "license", c.ID, nil, viewLicense(c))
+			if err != nil {
 				return err
 			}
-			if len(sd.Variables) == 0 {
-				continue
+			de, err := s.auditEntry(ctx, companyID, AuditDeviceActivate, "device", ds[i].ID, nil, viewDevice(ds[i], true))
+			if err != nil {
+				return err
 			}
+			entries = append(entries, le, de)
 			// storeVariables on a device that has none yet.
-			vars, _ := mergeVariables(d.ID, nil, sd.Variables, now)
-			if len(vars) > s.limits.MaxVariablesPerDevice {
-				return FieldError("variables", "a device may hold at most %d variables", s.limits.MaxVariablesPerDevice)
-			}
-			if err := tx.UpsertVariables(ctx, d.ID, vars); err != nil {
-				return fmt.Errorf("upsert variables: %w", err)
-			}
+			v, _ := mergeVariables(ds[i].ID, nil, sd.Variables, now)
+			vars = append(vars, v...)
+		}
+		if err := tx.AppendAudits(ctx, entries); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		if err := tx.InsertVariables(ctx, vars); err != nil {
+			return fmt.Errorf("insert variables: %w", err)
 		}
 		out = o
 		return nil

@@ -109,6 +109,17 @@ type Tx interface {
 	// variable that comes with its row's ID (as Variables returned it) may be written
 	// by that ID, the cheaper way where the row is still there.
 	UpsertVariables(ctx context.Context, deviceID int64, vars []Variable) error
+
+	// CreateLicenses, CreateDevices, AppendAudits and InsertVariables insert rows that
+	// are all new (a bulk seed) in as few statements as the database allows, as
+	// CreateLicense, CreateDevice, AppendAudit and UpsertVariables would one by one.
+	// CreateLicenses sets each license's ID and needs every one to have a key;
+	// CreateDevices sets each device's ID. A row that is not new fails the call with
+	// ErrDuplicate, as its single form would.
+	CreateLicenses(ctx context.Context, ls []License) error
+	CreateDevices(ctx context.Context, ds []Device) error
+	AppendAudits(ctx context.Context, es []AuditEntry) error
+	InsertVariables(ctx context.Context, vs []Variable) error
 }
 
 // Kinds of StoredSecret.

@@ -58,7 +58,8 @@ type Store struct {
 }
 
 var dialect = sqlstore.Dialect{
-	Embedded: true,
+	Embedded:    true,
+	PlainParams: true,
 	IsDuplicate: func(err error) bool {
 		var e *sqlite3.Error
 		return errors.As(err, &e) && e.ExtendedCode() == sqlite3.CONSTRAINT_UNIQUE

@@ -15,10 +15,21 @@ func nullJSON(b json.RawMessage) any {
 	return string(b)
 }
 
+// insertAudit, with auditInsertCols values per row from appendAudit, is the INSERT of
+// AppendAudit and AppendAudits.
+const (
+	insertAudit     = `INSERT INTO audit_log (company_id, created_at, actor, action, object_type, object_id, before_value, after_value)`
+	auditInsertCols = 8
+)
+
+var insertOneAudit = insertAudit + " VALUES " + placeholders(1, auditInsertCols, false)
+
+func appendAudit(args []any, e *licensing.AuditEntry) []any {
+	return append(args, e.CompanyID, ms(e.At), e.Actor, e.Action, e.ObjectType, e.ObjectID, nullJSON(e.Before), nullJSON(e.After))
+}
+
 func (t *Tx) AppendAudit(ctx context.Context, e *licensing.AuditEntry) (err error) {
-	e.ID, err = t.insert(ctx, `INSERT INTO audit_log (company_id, created_at, actor, action, object_type, object_id, before_value, after_value)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		e.CompanyID, ms(e.At), e.Actor, e.Action, e.ObjectType, e.ObjectID, nullJSON(e.Before), nullJSON(e.After))
+	e.ID, err = t.insert(ctx, insertOneAudit, appendAudit(make([]any, 0, auditInsertCols), e)...)
 	return err
 }
 

@@ -125,14 +125,25 @@ func nullID(id int64) any {
 	return id
 }
 
-func (t *Tx) CreateDevice(ctx context.Context, d *licensing.Device) (err error) {
+// insertDevice, with deviceInsertCols values per row from appendDevice, is the INSERT
+// of CreateDevice and CreateDevices.
+const (
+	insertDevice = `INSERT INTO devices (company_id, license_id, license_user_id, hardware_id, active, blacklisted, os_ver, hostname, ip,
+		external_ip, mac_address, app_ver, sdk_ver, is_vm, vm_info, time_activated, time_deactivated, created_at, updated_at)`
+	deviceInsertCols = 19
+)
+
+var insertOneDevice = insertDevice + " VALUES " + placeholders(1, deviceInsertCols, false)
+
+func appendDevice(args []any, d *licensing.Device) []any {
 	i := d.Info
-	d.ID, err = t.insert(ctx, `INSERT INTO devices (company_id, license_id, license_user_id, hardware_id, active, blacklisted, os_ver, hostname, ip,
-		external_ip, mac_address, app_ver, sdk_ver, is_vm, vm_info, time_activated, time_deactivated, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-		d.CompanyID, d.LicenseID, nullID(d.LicenseUserID), d.HardwareID, d.Active, d.Blacklisted, i.OSVer, i.Hostname, i.IP,
+	return append(args, d.CompanyID, d.LicenseID, nullID(d.LicenseUserID), d.HardwareID, d.Active, d.Blacklisted, i.OSVer, i.Hostname, i.IP,
 		d.ExternalIP, i.MACAddress, i.AppVer, i.SDKVer, i.IsVM, i.VMInfo, msp(d.TimeActivated), msp(d.TimeDeactivated),
 		ms(d.CreatedAt), ms(d.UpdatedAt))
+}
+
+func (t *Tx) CreateDevice(ctx context.Context, d *licensing.Device) (err error) {
+	d.ID, err = t.insert(ctx, insertOneDevice, appendDevice(make([]any, 0, deviceInsertCols), d)...)
 	if err != nil || d.LastCheck == nil {
 		return err
 	}
@@ -265,6 +276,9 @@ func sortVariables(vs []licensing.Variable) {
 	slices.SortFunc(vs, func(a, b licensing.Variable) int { return cmp.Compare(a.ID, b.ID) })
 }
 
+// insertVariable is the INSERT of UpsertVariables and InsertVariables: four values a row.
+const insertVariable = `INSERT INTO device_variables (device_id, name, value, created_at)`
+
 func (t *Tx) UpsertVariables(ctx context.Context, deviceID int64, vars []licensing.Variable) error {
 	// A name given twice is written once, with its last value (PostgreSQL refuses to
 	// update one row twice in a statement); every entry gets that row's id.
@@ -296,7 +310,7 @@ func (t *Tx) UpsertVariables(ctx context.Context, deviceID int64, vars []licensi
 			}
 		}
 		if len(args) == 0 {
-			q.WriteString(`INSERT INTO device_variables (device_id, name, value, created_at) VALUES `)
+			q.WriteString(insertVariable + " VALUES ")
 		} else {
 			q.WriteString(", ")
 		}

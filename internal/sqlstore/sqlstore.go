@@ -33,6 +33,10 @@ type Dialect struct {
 	// array, in any order (the reader sorts them by id), of objects {"i": id, "n":
 	// name, "v": value, "c": created_at} ("[]" for none).
 	VariablesJSON string
+	// PlainParams is set where bulk statements number their parameters "?" in order
+	// rather than "$1", "$2"… (SQLite treats "$N" as a name and looks each one up among
+	// those before it: tens of seconds for a statement of 30,000).
+	PlainParams bool
 }
 
 // Querier runs statements, in a transaction or not. The database/sql one is here (DB);
@@ -360,12 +364,23 @@ func nullString(s string) any {
 	return s
 }
 
-func (t *Tx) CreateLicense(ctx context.Context, l *licensing.License) (err error) {
-	l.ID, err = t.insert(ctx, `INSERT INTO licenses (company_id, product_id, order_id, license_key, license_type, enabled, active, is_trial,
-		max_activations, allow_unlimited_activations, times_activated, transfer_count, validity_period, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-		l.CompanyID, l.ProductID, l.OrderID, nullString(l.LicenseKey), l.LicenseType, l.Enabled, l.Active, l.IsTrial,
+// insertLicense, with licenseInsertCols values per row from appendLicense, is the
+// INSERT of CreateLicense and CreateLicenses.
+const (
+	insertLicense = `INSERT INTO licenses (company_id, product_id, order_id, license_key, license_type, enabled, active, is_trial,
+		max_activations, allow_unlimited_activations, times_activated, transfer_count, validity_period, created_at, updated_at)`
+	licenseInsertCols = 15
+)
+
+var insertOneLicense = insertLicense + " VALUES " + placeholders(1, licenseInsertCols, false)
+
+func appendLicense(args []any, l *licensing.License) []any {
+	return append(args, l.CompanyID, l.ProductID, l.OrderID, nullString(l.LicenseKey), l.LicenseType, l.Enabled, l.Active, l.IsTrial,
 		l.MaxActivations, l.AllowUnlimitedActivations, l.TimesActivated, l.TransferCount, msp(l.ValidityPeriod), ms(l.CreatedAt), ms(l.UpdatedAt))
+}
+
+func (t *Tx) CreateLicense(ctx context.Context, l *licensing.License) (err error) {
+	l.ID, err = t.insert(ctx, insertOneLicense, appendLicense(make([]any, 0, licenseInsertCols), l)...)
 	return err
 }
 

@@ -204,6 +204,23 @@ func testDuplicates(t *testing.T, e *env) {
 				}
 				return tx.CreateDevice(e.ctx, &licensing.Device{CompanyID: a.Company.ID, LicenseID: l.ID, HardwareID: "hw-1", CreatedAt: at(1), UpdatedAt: at(1)})
 			}},
+		{"license key per company, in bulk",
+			func(tx licensing.Tx) error {
+				l := licensing.License{CompanyID: a.Company.ID, ProductID: a.Product.ID, OrderID: a.Order.ID,
+					LicenseType: licensing.TypePerpetual, CreatedAt: at(1), UpdatedAt: at(1)}
+				ls := []licensing.License{l, l}
+				ls[0].LicenseKey, ls[1].LicenseKey = "KEY-BULK", "KEY-1"
+				return tx.CreateLicenses(e.ctx, ls)
+			},
+			nil},
+		{"device (license, hardware_id), in bulk",
+			func(tx licensing.Tx) error {
+				d := licensing.Device{CompanyID: a.Company.ID, LicenseID: a.License.ID, CreatedAt: at(1), UpdatedAt: at(1)}
+				ds := []licensing.Device{d, d}
+				ds[0].HardwareID, ds[1].HardwareID = "hw-bulk", "hw-1"
+				return tx.CreateDevices(e.ctx, ds)
+			},
+			nil},
 		{"api key, same company",
 			func(tx licensing.Tx) error {
 				return tx.CreateAPIKey(e.ctx, &licensing.APIKey{CompanyID: a.Company.ID, Key: a.APIKey.Key, SharedKey: "s", CreatedAt: at(1)})

@@ -33,6 +33,7 @@ var roundTripTests = []test{
 	{"DeviceCounters", testDeviceCounters},
 	{"TimePrecision", testTimePrecision},
 	{"LargeIDs", testLargeIDs},
+	{"BulkInserts", testBulkInserts},
 }
 
 func testCompanyRoundTrip(t *testing.T, e *env) {
