@@ -51,6 +51,9 @@ for rev in "${revs[@]}"; do
 	build "$rev" "${names[-1]}"
 done
 
+# fleet_schema N: the PostgreSQL schema of the fleet of N devices (DB=postgres).
+fleet_schema() { echo "licensor_growth_$$_$1"; }
+
 # fleet_db N: the database URL of the fleet of N devices.
 fleet_db() {
 	if [ "$DB" = sqlite ]; then
@@ -58,7 +61,7 @@ fleet_db() {
 	else
 		local sep='?'
 		[[ $PG_URL == *\?* ]] && sep='&'
-		echo "$PG_URL${sep}search_path=licensor_growth_$$_$1"
+		echo "$PG_URL${sep}search_path=$(fleet_schema "$1")"
 	fi
 }
 
@@ -68,13 +71,17 @@ seed() {
 	dir=$tmp/fleet$1
 	mkdir -p "$dir"
 	if [ "$DB" = postgres ]; then
-		schemas+=("licensor_growth_$$_$1")
+		schemas+=("$(fleet_schema "$1")")
 		psql "$PG_URL" -q -v ON_ERROR_STOP=1 -c "CREATE SCHEMA ${schemas[-1]}" >/dev/null
 	fi
 	init_db "$tmp/licensor" "$(fleet_db "$1")" "$dir"
 	echo "$creds" >"$dir/creds.json"
 	local t0=$SECONDS
-	"$tmp/licensor" seed --db "$(fleet_db "$1")" --product fleet --devices "$1" --variables "$VARIABLES" >/dev/null 2>&1
+	if ! "$tmp/licensor" seed --db "$(fleet_db "$1")" --product fleet --devices "$1" --variables "$VARIABLES" >"$dir/seed.log" 2>&1; then
+		tail -5 "$dir/seed.log" >&2
+		echo "bench-growth: seeding $1 devices failed" >&2
+		exit 1
+	fi
 	echo "seeded $1 devices in $((SECONDS - t0)) s" >&2
 }
 seed 1000
@@ -92,6 +99,7 @@ measure() {
 	echo "$(jq .rps <<<"$out") $(jq '.server[0].cores' <<<"$out") $(jq .latency_ms.p99 <<<"$out") $(jq '.server[0].peak_rss_mib' <<<"$out")"
 }
 
+[ "$DB" = postgres ] && echo "cores and CPU/request are licensor's alone, not PostgreSQL's (on this machine too)" >&2
 echo "builds: $*; $DB; signing key $SIGNING_KEY, C=$CONCURRENCY, $DURATION measured after $SHORT; large fleet's memo filled for $WARMUP per workload" >&2
 for wl in check track-steady; do
 	measure "${names[-1]}" "$DEVICES" "$wl" "$WARMUP" >/dev/null

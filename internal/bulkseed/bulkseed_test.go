@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -62,6 +64,103 @@ func TestSeedPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	testSeed(t, newEnv(t, st))
+}
+
+func TestSeedAcrossStatementsSQLite(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "l.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testSeedAcrossStatements(t, newEnv(t, st))
+}
+
+func TestSeedAcrossStatementsPostgres(t *testing.T) {
+	st, err := postgres.Open(context.Background(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testSeedAcrossStatements(t, newEnv(t, st))
+}
+
+// testSeedAcrossStatements: one batch larger than a bulk statement holds (the stores
+// split licenses after 2,184 rows, devices after 1,724) wires every device, variable
+// and audit entry to its own license; a batch with a key repeated, or with a key the
+// company has under another product, is refused whole.
+func testSeedAcrossStatements(t *testing.T, e *env) {
+	ctx := context.Background()
+	const n = 2200
+	if _, err := Seed(ctx, e.svc, Config{CompanyID: e.company, Product: "big", Devices: n, Variables: 2, Batch: n}); err != nil {
+		t.Fatal(err)
+	}
+	e.read(t, func(tx licensing.Tx) error {
+		prod, err := tx.ProductByCode(ctx, e.company, "big")
+		if err != nil {
+			return err
+		}
+		for _, i := range []int{0, 1723, 1724, 2183, 2184, n - 1} {
+			key, hw := loadgen.FleetLicenseKey("big", i), loadgen.FleetHardwareID("big", i)
+			ls, err := tx.LicensesByKey(ctx, e.company, prod.ID, key)
+			if err != nil || len(ls) != 1 {
+				t.Fatalf("license %s: %v %+v", key, err, ls)
+			}
+			d, err := tx.DeviceByHardwareID(ctx, ls[0].ID, hw)
+			if err != nil {
+				t.Fatalf("device %s on license %s: %v", hw, key, err)
+			}
+			if vars, err := tx.Variables(ctx, d.ID); err != nil || len(vars) != 2 || vars[1].Value != "steady-1" {
+				t.Errorf("variables of %s: %v %+v", hw, err, vars)
+			}
+			for _, obj := range []struct {
+				typ    string
+				id     int64
+				action string
+				want   string // in the entry's after view
+			}{{"license", ls[0].ID, licensing.AuditLicenseCreate, `"license_key":"` + key + `"`},
+				{"device", d.ID, licensing.AuditDeviceActivate, fmt.Sprintf(`"license_id":%d,`, ls[0].ID)}} {
+				es, _, err := tx.ListAudit(ctx, e.company, licensing.AuditFilter{Page: licensing.Page{Limit: 10}, ObjectType: obj.typ, ObjectID: obj.id})
+				if err != nil || len(es) != 1 || es[0].Action != obj.action || !strings.Contains(string(es[0].After), obj.want) {
+					t.Errorf("audit of %s %d: %v %+v", obj.typ, obj.id, err, es)
+				}
+			}
+		}
+		return nil
+	})
+
+	// Refused whole: nothing written, the error names the field.
+	count := func() (licenses, audits int64) {
+		e.read(t, func(tx licensing.Tx) (err error) {
+			if _, licenses, err = tx.ListLicenses(ctx, e.company, licensing.LicenseFilter{Page: licensing.Page{Limit: 1}}); err != nil {
+				return err
+			}
+			_, audits, err = tx.ListAudit(ctx, e.company, licensing.AuditFilter{Page: licensing.Page{Limit: 1}})
+			return err
+		})
+		return
+	}
+	if _, err := e.svc.CreateProduct(ctx, e.company, licensing.ProductInput{Name: "other", ShortCode: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	l0, a0 := count()
+	fresh := func(i int) licensing.SeedDevice {
+		return licensing.SeedDevice{LicenseKey: fmt.Sprintf("OTHER-%d", i), HardwareID: fmt.Sprintf("hw-%d", i)}
+	}
+	for _, tc := range []struct {
+		name, field string
+		devs        []licensing.SeedDevice
+	}{
+		{"a key twice in the batch", "licenses[2].key", []licensing.SeedDevice{fresh(0), fresh(1), fresh(0)}},
+		{"a key of another product", "licenses", append([]licensing.SeedDevice{fresh(0), fresh(1)},
+			licensing.SeedDevice{LicenseKey: loadgen.FleetLicenseKey("big", n-1), HardwareID: "hw-x"})},
+	} {
+		_, err := e.svc.SeedActivated(ctx, e.company, "other", tc.devs)
+		var le *licensing.Error
+		if !errors.As(err, &le) || le.Code != licensing.EValidation || le.Field != tc.field {
+			t.Errorf("%s: %v, want a validation error of %s", tc.name, err, tc.field)
+		}
+		if l, a := count(); l != l0 || a != a0 {
+			t.Errorf("%s: %d licenses and %d audit entries after, want %d and %d", tc.name, l, a, l0, a0)
+		}
+	}
 }
 
 func (e *env) read(t *testing.T, fn func(licensing.Tx) error) {

@@ -31,7 +31,7 @@ func (s *Service) SeedActivated(ctx context.Context, companyID int64, productCod
 	if len(devs) == 0 {
 		return Order{}, FieldError("licenses", "This field is required.")
 	}
-	keys := make(map[string]int, len(devs))
+	keys := make(map[string]struct{}, len(devs))
 	for i, d := range devs {
 		switch {
 		case d.LicenseKey == "" || len(d.LicenseKey) > 255:
@@ -39,10 +39,10 @@ func (s *Service) SeedActivated(ctx context.Context, companyID int64, productCod
 		case d.HardwareID == "":
 			return Order{}, FieldError(fmt.Sprintf("licenses[%d].hardware_id", i), "This field is required.")
 		}
-		if j, seen := keys[d.LicenseKey]; seen {
-			return Order{}, FieldError(fmt.Sprintf("licenses[%d].key", i), "the key of licenses[%d] again", j)
+		if _, seen := keys[d.LicenseKey]; seen {
+			return Order{}, FieldError(fmt.Sprintf("licenses[%d].key", i), "license with this key already exists.")
 		}
-		keys[d.LicenseKey] = i
+		keys[d.LicenseKey] = struct{}{}
 		if err := s.ValidateVariables(d.Variables); err != nil {
 			return Order{}, err
 		}
@@ -78,7 +78,7 @@ func (s *Service) SeedActivated(ctx context.Context, companyID int64, productCod
 			ls[i].LicenseKey, ls[i].Active, ls[i].TimesActivated = sd.LicenseKey, true, 1
 		}
 		if err := tx.CreateLicenses(ctx, ls); errors.Is(err, ErrDuplicate) {
-			return FieldError("licenses", "a license with one of these keys already exists.")
+			return FieldError("licenses", "a license with one of these keys already exists (keys are unique in a company, across its products).")
 		} else if err != nil {
 			return fmt.Errorf("create licenses: %w", err)
 		}

@@ -111,11 +111,12 @@ type Tx interface {
 	UpsertVariables(ctx context.Context, deviceID int64, vars []Variable) error
 
 	// CreateLicenses, CreateDevices, AppendAudits and InsertVariables insert rows that
-	// are all new (a bulk seed) in as few statements as the database allows, as
-	// CreateLicense, CreateDevice, AppendAudit and UpsertVariables would one by one.
-	// CreateLicenses sets each license's ID and needs every one to have a key;
-	// CreateDevices sets each device's ID. A row that is not new fails the call with
-	// ErrDuplicate, as its single form would.
+	// are all new (a bulk seed) in as few statements as the database allows, storing
+	// what CreateLicense, CreateDevice, AppendAudit and UpsertVariables would one by
+	// one. CreateLicenses sets each license's ID and needs every one to have a key;
+	// CreateDevices sets each device's ID; AppendAudits and InsertVariables set none. A
+	// row that is not new (a license key, a device's hardware id on its license, a
+	// variable's name on its device) fails the call with ErrDuplicate.
 	CreateLicenses(ctx context.Context, ls []License) error
 	CreateDevices(ctx context.Context, ds []Device) error
 	AppendAudits(ctx context.Context, es []AuditEntry) error

@@ -92,24 +92,28 @@ func (t *Tx) insertRows(ctx context.Context, insert string, k, n int, row func(a
 }
 
 func (t *Tx) CreateLicenses(ctx context.Context, ls []licensing.License) error {
-	at := make(map[string]int, len(ls))
+	type ident struct {
+		company int64
+		key     string
+	}
+	at := make(map[ident]int, len(ls))
 	for i, l := range ls {
 		if l.LicenseKey == "" {
 			return fmt.Errorf("create licenses: license %d has no key", i)
 		}
-		at[l.LicenseKey] = i // a key given twice is refused by the database
+		at[ident{l.CompanyID, l.LicenseKey}] = i // a key given twice in a company is refused by the database
 	}
 	return t.insertRows(ctx, insertLicense, licenseInsertCols, len(ls),
 		func(args []any, i int) []any { return appendLicense(args, &ls[i]) },
-		"id, license_key", func(r interface{ Scan(...any) error }) error {
+		"id, company_id, license_key", func(r interface{ Scan(...any) error }) error {
 			var id int64
-			var key string
-			if err := r.Scan(&id, &key); err != nil {
+			var l ident
+			if err := r.Scan(&id, &l.company, &l.key); err != nil {
 				return err
 			}
-			i, ok := at[key]
+			i, ok := at[l]
 			if !ok {
-				return fmt.Errorf("create licenses: key %q returned, not inserted", key)
+				return fmt.Errorf("create licenses: key %q of company %d returned, not inserted", l.key, l.company)
 			}
 			ls[i].ID = id
 			return nil
@@ -159,8 +163,6 @@ func (t *Tx) AppendAudits(ctx context.Context, es []licensing.AuditEntry) error 
 }
 
 func (t *Tx) InsertVariables(ctx context.Context, vs []licensing.Variable) error {
-	return t.insertRows(ctx, insertVariable, 4, len(vs), func(args []any, i int) []any {
-		v := &vs[i]
-		return append(args, v.DeviceID, v.Name, v.Value, ms(v.CreatedAt))
-	}, "", nil)
+	return t.insertRows(ctx, insertVariable, variableInsertCols, len(vs),
+		func(args []any, i int) []any { return appendVariable(args, vs[i].DeviceID, &vs[i]) }, "", nil)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -276,8 +275,16 @@ func sortVariables(vs []licensing.Variable) {
 	slices.SortFunc(vs, func(a, b licensing.Variable) int { return cmp.Compare(a.ID, b.ID) })
 }
 
-// insertVariable is the INSERT of UpsertVariables and InsertVariables: four values a row.
-const insertVariable = `INSERT INTO device_variables (device_id, name, value, created_at)`
+// insertVariable, with variableInsertCols values per row from appendVariable, is the
+// INSERT of UpsertVariables and InsertVariables.
+const (
+	insertVariable     = `INSERT INTO device_variables (device_id, name, value, created_at)`
+	variableInsertCols = 4
+)
+
+func appendVariable(args []any, deviceID int64, v *licensing.Variable) []any {
+	return append(args, deviceID, v.Name, v.Value, ms(v.CreatedAt))
+}
 
 func (t *Tx) UpsertVariables(ctx context.Context, deviceID int64, vars []licensing.Variable) error {
 	// A name given twice is written once, with its last value (PostgreSQL refuses to
@@ -290,8 +297,7 @@ func (t *Tx) UpsertVariables(ctx context.Context, deviceID int64, vars []licensi
 	// id: a primary-key update, without the insert attempt, the unique-index probe and
 	// the RETURNING of an upsert. The rest (and any whose row is gone) take one upsert
 	// for all, which is all there is where each statement is a round trip.
-	var q strings.Builder
-	args := make([]any, 0, 4*len(last))
+	args := make([]any, 0, variableInsertCols*len(last))
 	for i := range vars {
 		v := &vars[i]
 		if last[v.Name] != i {
@@ -309,18 +315,12 @@ func (t *Tx) UpsertVariables(ctx context.Context, deviceID int64, vars []licensi
 				continue
 			}
 		}
-		if len(args) == 0 {
-			q.WriteString(insertVariable + " VALUES ")
-		} else {
-			q.WriteString(", ")
-		}
-		n := len(args)
-		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
-		args = append(args, deviceID, v.Name, v.Value, ms(v.CreatedAt))
+		args = appendVariable(args, deviceID, v)
 	}
 	if len(args) > 0 {
-		q.WriteString(` ON CONFLICT (device_id, name) DO UPDATE SET value = excluded.value, created_at = excluded.created_at RETURNING id, name`)
-		rows, err := t.Q.QueryContext(ctx, q.String(), args...)
+		q := insertVariable + " VALUES " + placeholders(len(args)/variableInsertCols, variableInsertCols, false) +
+			` ON CONFLICT (device_id, name) DO UPDATE SET value = excluded.value, created_at = excluded.created_at RETURNING id, name`
+		rows, err := t.Q.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}

@@ -1,8 +1,8 @@
 // Package sqlstore implements licensing.Tx with SQL that both SQLite and PostgreSQL
 // accept, over a Querier: database/sql's (DB, which PostgreSQL uses through pgx) or an
 // engine's own (SQLite's). Placeholders are $1…$n, always in order of first appearance
-// (SQLite numbers named parameters by appearance). The engines differ only in what a
-// Dialect says.
+// (SQLite numbers named parameters by appearance), except in bulk inserts where the
+// Dialect asks for plain ones (bulk.go). The engines differ only in what a Dialect says.
 package sqlstore
 
 import (

@@ -39,6 +39,7 @@ func testBulkInserts(t *testing.T, e *env) {
 		}
 		ds[i].CompanyID = c.ID
 	}
+	ds[5].HardwareID, ds[6].HardwareID = "hw-shared", "hw-shared" // on two licenses: allowed, told apart by license
 	var es []licensing.AuditEntry
 	var vs []licensing.Variable
 	e.write(func(tx licensing.Tx) error {
@@ -85,7 +86,7 @@ func testBulkInserts(t *testing.T, e *env) {
 		equal(t, fmt.Sprintf("license %d", i), e.getLicense(c.ID, ls[i].ID), ls[i])
 	}
 	equal(t, "last license", e.getLicense(c.ID, ls[bulkRows-1].ID), ls[bulkRows-1])
-	for _, i := range []int{0, 1, 2, 3, 4, 1000, len(ds) - 1} {
+	for _, i := range []int{0, 1, 2, 3, 4, 5, 6, 1000, len(ds) - 1} {
 		equal(t, fmt.Sprintf("device %d", i), e.getDevice(c.ID, ds[i].ID), ds[i])
 		var got []licensing.Variable
 		e.read(func(tx licensing.Tx) (err error) { got, err = tx.Variables(e.ctx, ds[i].ID); return err })

@@ -221,6 +221,12 @@ func testDuplicates(t *testing.T, e *env) {
 				return tx.CreateDevices(e.ctx, ds)
 			},
 			nil},
+		{"variable (device, name), in bulk",
+			func(tx licensing.Tx) error {
+				v := licensing.Variable{DeviceID: a.Device.ID, Name: "bulk", Value: "1", CreatedAt: at(1)}
+				return tx.InsertVariables(e.ctx, []licensing.Variable{v, v})
+			},
+			nil},
 		{"api key, same company",
 			func(tx licensing.Tx) error {
 				return tx.CreateAPIKey(e.ctx, &licensing.APIKey{CompanyID: a.Company.ID, Key: a.APIKey.Key, SharedKey: "s", CreatedAt: at(1)})
