@@ -79,7 +79,7 @@ func deviceByLicenseKeyText(mask int, extra string) string {
 	return `SELECT ` + licenseCols + `, ` + qualified("d", deviceCols) + `,
 	(SELECT k.revoked FROM api_keys k WHERE k.id = $1 AND k.company_id = $2)` + memo + extra + `
 	FROM licenses l JOIN devices d ON d.license_id = l.id AND d.hardware_id = $3
-	WHERE l.company_id = $2 AND l.license_key = $4 AND l.product_id = $5`
+	WHERE l.company_id = $2 AND l.license_key = $4`
 }
 
 // qualified prefixes each of a comma-separated column list with table alias t.
@@ -188,9 +188,12 @@ func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQu
 	if q.Variables {
 		dest = append(dest, &varsJSON)
 	}
-	l, err := scanLicense(t.Q.QueryRowContext(ctx, text, q.APIKeyID, q.CompanyID, q.HardwareID, q.LicenseKey, q.ProductID), dest...)
+	l, err := scanLicense(t.Q.QueryRowContext(ctx, text, q.APIKeyID, q.CompanyID, q.HardwareID, q.LicenseKey), dest...)
 	if err != nil {
 		return licensing.LicenseDevice{}, err
+	}
+	if l.ProductID != q.ProductID {
+		return licensing.LicenseDevice{}, licensing.ErrNoRows // the company's license with that key is another product's
 	}
 	ld := licensing.LicenseDevice{License: l, Device: ds.device(), APIKeyFound: revoked.Valid, APIKeyRevoked: revoked.Bool}
 	ld.Signatures = memo.signatures(ld.Device.ID)
