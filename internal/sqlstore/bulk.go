@@ -91,59 +91,52 @@ func (t *Tx) insertRows(ctx context.Context, insert string, k, n int, row func(a
 	return nil
 }
 
-func (t *Tx) CreateLicenses(ctx context.Context, ls []licensing.License) error {
-	type ident struct {
-		company int64
-		key     string
+// idKey names a new row by the two columns of its unique key: the rows RETURNING
+// gives back are matched to the rows inserted by it (their order is not promised).
+type idKey struct {
+	n int64
+	s string
+}
+
+// setIDs is the scan of insertRows for RETURNING "id" and the key's two columns: it
+// calls set with the index at gives the key and the row's id.
+func setIDs(what string, at map[idKey]int, set func(i int, id int64)) func(interface{ Scan(...any) error }) error {
+	return func(r interface{ Scan(...any) error }) error {
+		var id int64
+		var k idKey
+		if err := r.Scan(&id, &k.n, &k.s); err != nil {
+			return err
+		}
+		i, ok := at[k]
+		if !ok {
+			return fmt.Errorf("%s: (%d, %q) returned, not inserted", what, k.n, k.s)
+		}
+		set(i, id)
+		return nil
 	}
-	at := make(map[ident]int, len(ls))
+}
+
+func (t *Tx) CreateLicenses(ctx context.Context, ls []licensing.License) error {
+	at := make(map[idKey]int, len(ls))
 	for i, l := range ls {
 		if l.LicenseKey == "" {
 			return fmt.Errorf("create licenses: license %d has no key", i)
 		}
-		at[ident{l.CompanyID, l.LicenseKey}] = i // a key given twice in a company is refused by the database
+		at[idKey{l.CompanyID, l.LicenseKey}] = i // a key given twice in a company is refused by the database
 	}
 	return t.insertRows(ctx, insertLicense, licenseInsertCols, len(ls),
 		func(args []any, i int) []any { return appendLicense(args, &ls[i]) },
-		"id, company_id, license_key", func(r interface{ Scan(...any) error }) error {
-			var id int64
-			var l ident
-			if err := r.Scan(&id, &l.company, &l.key); err != nil {
-				return err
-			}
-			i, ok := at[l]
-			if !ok {
-				return fmt.Errorf("create licenses: key %q of company %d returned, not inserted", l.key, l.company)
-			}
-			ls[i].ID = id
-			return nil
-		})
+		"id, company_id, license_key", setIDs("create licenses", at, func(i int, id int64) { ls[i].ID = id }))
 }
 
 func (t *Tx) CreateDevices(ctx context.Context, ds []licensing.Device) error {
-	type ident struct {
-		license  int64
-		hardware string
-	}
-	at := make(map[ident]int, len(ds))
+	at := make(map[idKey]int, len(ds))
 	for i, d := range ds {
-		at[ident{d.LicenseID, d.HardwareID}] = i
+		at[idKey{d.LicenseID, d.HardwareID}] = i
 	}
 	err := t.insertRows(ctx, insertDevice, deviceInsertCols, len(ds),
 		func(args []any, i int) []any { return appendDevice(args, &ds[i]) },
-		"id, license_id, hardware_id", func(r interface{ Scan(...any) error }) error {
-			var id ident
-			var devID int64
-			if err := r.Scan(&devID, &id.license, &id.hardware); err != nil {
-				return err
-			}
-			i, ok := at[id]
-			if !ok {
-				return fmt.Errorf("create devices: device %q of license %d returned, not inserted", id.hardware, id.license)
-			}
-			ds[i].ID = devID
-			return nil
-		})
+		"id, license_id, hardware_id", setIDs("create devices", at, func(i int, id int64) { ds[i].ID = id }))
 	if err != nil {
 		return err
 	}
