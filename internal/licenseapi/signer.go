@@ -8,13 +8,11 @@ import (
 	"sync"
 	"sync/atomic"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-
 	"github.com/licensor/licensor/internal/licensing"
 	"github.com/licensor/licensor/internal/signing"
 )
 
-// DefaultSignatureCache is how many signatures are kept for reuse (~400 bytes each).
+// DefaultSignatureCache is how many signatures are kept for reuse (~430 bytes each, index included).
 const DefaultSignatureCache = 65536
 
 // signer signs response bytes for a company, reusing the signature of bytes it has
@@ -29,7 +27,7 @@ const DefaultSignatureCache = 65536
 // only when it is recalled again soon (doorkeeper), as a small fleet's are.
 type signer struct {
 	keys     sync.Map // company id → *signing.Signer
-	cache    *lru.Cache[[32]byte, string]
+	cache    *sigCache
 	memo     memo // nil: no per-device memory
 	made     atomic.Int64
 	reused   atomic.Int64
@@ -61,11 +59,7 @@ func newSigner(size int, loadKey func(ctx context.Context, companyID int64) (str
 	if size <= 0 {
 		size = DefaultSignatureCache
 	}
-	c, err := lru.New[[32]byte, string](size)
-	if err != nil {
-		panic(err) // only for size <= 0, excluded above
-	}
-	return &signer{cache: c, seen: newDoorkeeper(size), loadKey: loadKey, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	return &signer{cache: newSigCache(size), seen: newDoorkeeper(size), loadKey: loadKey, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
 // doorkeeper remembers the digests of recent recalls, one per slot of a
@@ -124,7 +118,7 @@ func (s *signer) signFor(ctx context.Context, companyID int64, sl slot, msg []by
 	h.Write(msg)
 	var sum [32]byte
 	h.Sum(sum[:0])
-	if sig, ok := s.cache.Get(sum); ok {
+	if sig, ok := s.cache.get(sum); ok {
 		s.reused.Add(1)
 		return sig, nil
 	}
@@ -140,7 +134,7 @@ func (s *signer) signFor(ctx context.Context, companyID int64, sl slot, msg []by
 				continue
 			}
 			if s.seen.again(sum) {
-				s.cache.Add(sum, r.Signature)
+				s.cache.add(sum, r.Signature)
 			}
 			s.recalled.Add(1)
 			return r.Signature, nil
@@ -161,7 +155,7 @@ func (s *signer) signFor(ctx context.Context, companyID int64, sl slot, msg []by
 		return "", err
 	}
 	s.made.Add(1)
-	s.cache.Add(sum, sig)
+	s.cache.add(sum, sig)
 	if remember {
 		s.memo.RememberSignature(ctx, sl.device, sl.kind, sum[:], sig)
 	}
