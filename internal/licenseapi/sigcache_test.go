@@ -165,3 +165,31 @@ func hasPointers(t reflect.Type) bool {
 	}
 	return true
 }
+
+// TestSigCacheConcurrent: gets and adds from many goroutines (run with -race) leave the
+// links and the index consistent, and every hit is a value added under its key.
+func TestSigCacheConcurrent(t *testing.T) {
+	c := newSigCache(64)
+	done := make(chan struct{})
+	for g := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			r := rand.New(rand.NewPCG(uint64(g), 7))
+			for range 5000 {
+				k := r.IntN(200)
+				if r.IntN(3) == 0 {
+					c.add(sigKey(k), "v"+strconv.Itoa(k))
+				} else if v, ok := c.get(sigKey(k)); ok && v != "v"+strconv.Itoa(k) {
+					t.Errorf("key %d holds %q", k, v)
+					return
+				}
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	if got := sigOrder(c); len(got) != 64 || got[0] == -1 {
+		t.Fatalf("after concurrent use: %d entries in order %v", c.len(), got)
+	}
+}
