@@ -83,12 +83,6 @@ func (c *sigCache) add(key [32]byte, sig string) {
 	c.pushFront(i)
 }
 
-func (c *sigCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.index)
-}
-
 func (c *sigCache) unlink(i int32) {
 	e := &c.entries[i]
 	c.entries[e.prev].next = e.next

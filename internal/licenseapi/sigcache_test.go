@@ -88,7 +88,7 @@ func sigOrder(c *sigCache) []int {
 		back = append(back, k)
 	}
 	slices.Reverse(back)
-	if !slices.Equal(fwd, back) || len(fwd) != c.len() {
+	if !slices.Equal(fwd, back) || len(fwd) != len(c.index) {
 		return []int{-1} // broken links or index
 	}
 	return fwd
@@ -190,6 +190,6 @@ func TestSigCacheConcurrent(t *testing.T) {
 		<-done
 	}
 	if got := sigOrder(c); len(got) != 64 || got[0] == -1 {
-		t.Fatalf("after concurrent use: %d entries in order %v", c.len(), got)
+		t.Fatalf("after concurrent use: %d entries in order %v", len(c.index), got)
 	}
 }

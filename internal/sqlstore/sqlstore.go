@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/licensor/licensor/internal/licensing"
@@ -446,12 +447,7 @@ func (t *Tx) LicensesByUser(ctx context.Context, companyID, productID int64, ema
 
 // ofProduct keeps, in order, the rows of rs whose product is productID.
 func ofProduct[T any](rs []T, productID int64, product func(T) int64) []T {
-	out := rs[:0]
-	for _, r := range rs {
-		if product(r) == productID {
-			out = append(out, r)
-		}
-	}
+	out := slices.DeleteFunc(rs, func(r T) bool { return product(r) != productID })
 	if len(out) == 0 {
 		return nil
 	}
