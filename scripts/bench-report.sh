@@ -12,8 +12,11 @@
 #      report does not skew the later workloads' ratios. BASELINES=once measures
 #      them once, before every workload, as reports before 2026-11-27 did;
 #   2. (BASELINES=once only: the baselines first, with --workload none);
-#   3. each workload again, paced (--rate) at RATE_FRACTION (80 %) of the req/s
-#      it reached in 2, for its p99 below saturation.
+#   3. each workload again right after its unpaced run, paced (--rate) at
+#      RATE_FRACTION (80 %) of the req/s it reached there, for its p99 below
+#      saturation. (Reports up to the ninth session paced every workload after all the
+#      unpaced runs, minutes after the peak it was paced at; a machine whose speed
+#      drifts meanwhile turns 80 % into 100 % and the p99 into a growing queue.)
 # Every bench run seeds its own product and devices (seeding is not measured) and
 # first runs its workload for WARMUP unmeasured and unpaced (--warmup):
 # fresh devices' first answers each cost an RSA signature that later identical
@@ -136,8 +139,7 @@ fi
 for w in $WORKLOADS; do
 	echo "bench-report: $w at C=$CONCURRENCY for $DURATION (after $WARMUP warm-up${own:+, after its baselines})" >&2
 	bench "$w" --workload "$w" --warmup "$WARMUP" "${own[@]}"
-done
-for w in $WORKLOADS; do
+	# Paced right after its own peak: the machine's speed drifts within minutes.
 	rate=$(jq -r --argjson f "$RATE_FRACTION" '.rps * $f | . * 10 | round / 10' "$tmp/$w.json")
 	echo "bench-report: $w paced at $rate req/s (${RATE_FRACTION} × its peak)" >&2
 	bench "$w-paced" --workload "$w" --rate "$rate" --warmup "$WARMUP"

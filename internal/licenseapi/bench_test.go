@@ -2,6 +2,7 @@ package licenseapi_test
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/licensor/licensor/internal/signing"
@@ -86,4 +87,24 @@ func BenchmarkCheck(b *testing.B) {
 			b.Fatalf("%d %s", w.Code, w.Body)
 		}
 	}
+}
+
+// BenchmarkTrackChangingECDSAParallel is BenchmarkTrackChangingECDSA from 64
+// goroutines at once, as the load generator's connections send it: the writes queue
+// up and commit in batches (group commit). ns/op is wall time per request on all cores.
+func BenchmarkTrackChangingECDSAParallel(b *testing.B) {
+	f := benchFixtureKey(b, signing.ECDSAP256)
+	var n atomic.Int64
+	b.SetParallelism(32) // × GOMAXPROCS goroutines
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			body := fmt.Sprintf(`{"hardware_id":"hw-1","product":"app","license_key":"KEY-1","variables":{"os":"linux-%d","version":"1.%d","seats":"%d","build":"b%d","locale":"l%d"}}`, i, i, i, i, i)
+			w := f.do("POST", "/api/v4/track_device_variables", body, nil)
+			if w.Code != 200 {
+				b.Errorf("%d %s", w.Code, w.Body)
+				return
+			}
+		}
+	})
 }
