@@ -71,8 +71,8 @@ func (s *Service) RunCheckStamps(ctx context.Context) {
 	}
 }
 
-// FlushCheckStamps writes the buffered stamps in one transaction. On failure they are
-// put back for the next attempt.
+// FlushCheckStamps writes the buffered stamps, flushChunk per transaction. On failure
+// the ones not written are put back for the next attempt.
 func (s *Service) FlushCheckStamps(ctx context.Context) error {
 	if s.stamps == nil {
 		return nil
@@ -84,8 +84,8 @@ func (s *Service) FlushCheckStamps(ctx context.Context) error {
 	// Stamps are written in device id order, so two instances' flushes cannot deadlock
 	// on PostgreSQL.
 	ids := slices.Sorted(maps.Keys(p))
-	err := s.store.Write(ctx, func(tx Tx) error {
-		for _, id := range ids {
+	written, err := s.writeInChunks(ctx, len(ids), func(tx Tx, lo, hi int) error {
+		for _, id := range ids[lo:hi] {
 			if err := tx.TouchDeviceCheck(ctx, id, p[id]); err != nil {
 				return err
 			}
@@ -93,10 +93,30 @@ func (s *Service) FlushCheckStamps(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		for id, at := range p {
-			s.stamps.add(id, at)
+		for _, id := range ids[written:] {
+			s.stamps.add(id, p[id])
 		}
-		return fmt.Errorf("write %d last-check stamps: %w", len(p), err)
+		return fmt.Errorf("write %d last-check stamps: %w", len(ids)-written, err)
 	}
 	return nil
+}
+
+// flushChunk bounds the rows one write-behind transaction writes. On SQLite a
+// transaction holds the one writer while it runs, and every request that writes
+// waits behind it: a whole second's stamps or signatures in one transaction (a
+// thousand rows and more) held it for 5–80 ms, once a second, and each time the
+// answers queued behind it came late.
+const flushChunk = 128
+
+// writeInChunks writes items [0, n) in order, flushChunk at a time, each chunk in a
+// write transaction of its own, so that other writes take turns with them. It stops
+// at the first chunk that fails and returns how many items were written before it.
+func (s *Service) writeInChunks(ctx context.Context, n int, write func(tx Tx, lo, hi int) error) (int, error) {
+	for lo := 0; lo < n; lo += flushChunk {
+		hi := min(lo+flushChunk, n)
+		if err := s.store.Write(ctx, func(tx Tx) error { return write(tx, lo, hi) }); err != nil {
+			return lo, err
+		}
+	}
+	return n, nil
 }

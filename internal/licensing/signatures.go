@@ -90,8 +90,8 @@ func (s *Service) RememberSignature(ctx context.Context, deviceID int64, slot in
 	s.memo.mu.Unlock()
 }
 
-// FlushSignatures stores the remembered signatures in one transaction, ordered by
-// device and slot. Failed ones are dropped: they are only an optimisation.
+// FlushSignatures stores the remembered signatures, ordered by device and slot,
+// flushChunk per transaction. Failed ones are dropped: they are only an optimisation.
 func (s *Service) FlushSignatures(ctx context.Context) error {
 	s.memo.mu.Lock()
 	p := s.memo.pending
@@ -105,8 +105,10 @@ func (s *Service) FlushSignatures(ctx context.Context) error {
 		sigs = append(sigs, v)
 	}
 	sortSignatures(sigs)
-	if err := s.store.Write(ctx, func(tx Tx) error { return tx.PutDeviceSignatures(ctx, sigs) }); err != nil {
-		return fmt.Errorf("store %d signatures: %w", len(sigs), err)
+	if written, err := s.writeInChunks(ctx, len(sigs), func(tx Tx, lo, hi int) error {
+		return tx.PutDeviceSignatures(ctx, sigs[lo:hi])
+	}); err != nil {
+		return fmt.Errorf("store %d signatures: %w", len(sigs)-written, err)
 	}
 	return nil
 }
