@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,14 +17,19 @@ import (
 // writeCounter counts a store's write transactions and can fail one of them.
 type writeCounter struct {
 	licensing.Store
-	writes atomic.Int64
-	failAt atomic.Int64 // the write (1-based, since the last reset) that fails; 0: none
+	writes  atomic.Int64
+	failAt  atomic.Int64  // the write (1-based, since the last reset) that fails; 0: none
+	onWrite func(n int64) // called before write n, if set
 }
 
 var errInjected = errors.New("injected write failure")
 
 func (c *writeCounter) Write(ctx context.Context, fn func(licensing.Tx) error) error {
-	if n := c.writes.Add(1); n == c.failAt.Load() {
+	n := c.writes.Add(1)
+	if c.onWrite != nil {
+		c.onWrite(n)
+	}
+	if n == c.failAt.Load() {
 		return errInjected
 	}
 	return c.Store.Write(ctx, fn)
@@ -83,16 +89,40 @@ func TestWriteBehindFlushesInChunks(t *testing.T) {
 		t.Fatalf("%d of %d devices stamped after the retry", got, n)
 	}
 
+	// Remembered signatures stay recallable while the flush stores them, and one
+	// remembered anew during the flush is still pending after it.
 	devs := e.devices(l.ID)
 	for i, d := range devs {
 		e.svc.RememberSignature(e.ctx, d.ID, licensing.SlotCheck, []byte{byte(i), 1}, fmt.Sprintf("sig-%d", i))
 	}
+	first, last := devs[0].ID, devs[n-1].ID
+	recalled := func(deviceID int64) (sigs []string) {
+		for _, r := range e.svc.RecallSignatures(e.ctx, deviceID, licensing.SlotCheck) {
+			sigs = append(sigs, r.Signature)
+		}
+		return sigs
+	}
+	var duringFlush []string
 	wc.reset(0)
-	if err := e.svc.FlushSignatures(e.ctx); err != nil {
+	wc.onWrite = func(k int64) {
+		if k == 2 { // the first chunk is stored, the last not yet
+			duringFlush = recalled(last)
+			e.svc.RememberSignature(e.ctx, first, licensing.SlotCheck, []byte{9, 9}, "sig-anew")
+		}
+	}
+	err = e.svc.FlushSignatures(e.ctx)
+	wc.onWrite = nil
+	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := wc.writes.Load(), int64(3); got != want {
 		t.Errorf("flush of %d signatures took %d transactions, want %d", n, got, want)
+	}
+	if want := fmt.Sprintf("sig-%d", n-1); !slices.Contains(duringFlush, want) {
+		t.Errorf("during the flush the last device recalled %q, want %q among them", duringFlush, want)
+	}
+	if got := recalled(first); !slices.Contains(got, "sig-anew") {
+		t.Errorf("a signature remembered during the flush is gone after it: recalled %q", got)
 	}
 	for i, d := range devs {
 		var got []licensing.DeviceSignature
@@ -102,7 +132,7 @@ func TestWriteBehindFlushesInChunks(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != 1 || got[0].Signature != fmt.Sprintf("sig-%d", i) {
+		if len(got) != 1 || got[0].Signature != fmt.Sprintf("sig-%d", i) { // sig-anew is not flushed yet
 			t.Fatalf("device %d: stored signatures %+v", d.ID, got)
 		}
 	}

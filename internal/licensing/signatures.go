@@ -1,9 +1,11 @@
 package licensing
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 )
@@ -92,22 +94,28 @@ func (s *Service) RememberSignature(ctx context.Context, deviceID int64, slot in
 
 // FlushSignatures stores the remembered signatures, ordered by device and slot,
 // flushChunk per transaction. Failed ones are dropped: they are only an optimisation.
+// Each stays pending until the flush ends, so a recall during the flush finds it
+// there if not yet stored.
 func (s *Service) FlushSignatures(ctx context.Context) error {
 	s.memo.mu.Lock()
-	p := s.memo.pending
-	s.memo.pending = make(map[signatureKey]DeviceSignature, len(p))
+	sigs := slices.Collect(maps.Values(s.memo.pending))
 	s.memo.mu.Unlock()
-	if len(p) == 0 {
+	if len(sigs) == 0 {
 		return nil
 	}
-	sigs := make([]DeviceSignature, 0, len(p))
-	for _, v := range p {
-		sigs = append(sigs, v)
-	}
 	sortSignatures(sigs)
-	if written, err := s.writeInChunks(ctx, len(sigs), func(tx Tx, lo, hi int) error {
+	written, err := s.writeInChunks(ctx, len(sigs), func(tx Tx, lo, hi int) error {
 		return tx.PutDeviceSignatures(ctx, sigs[lo:hi])
-	}); err != nil {
+	})
+	s.memo.mu.Lock()
+	for _, sig := range sigs { // unless remembered anew meanwhile
+		k := signatureKey{sig.DeviceID, sig.Slot}
+		if cur, ok := s.memo.pending[k]; ok && cur.Signature == sig.Signature && bytes.Equal(cur.Digest, sig.Digest) {
+			delete(s.memo.pending, k)
+		}
+	}
+	s.memo.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("store %d signatures: %w", len(sigs)-written, err)
 	}
 	return nil
