@@ -150,16 +150,8 @@ func New(cfg Config) (*Bench, error) {
 			wl.Name(), n, n, cfg.Concurrency)
 	}
 	// One transport for everything: keep-alive connections are reused across
-	// requests, at least one idle slot per worker and target.
-	tr := &http.Transport{
-		Proxy:                 nil, // only ever talk to the targets themselves
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          (cfg.Concurrency + 4) * len(cfg.Targets),
-		MaxIdleConnsPerHost:   cfg.Concurrency + 4,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   5 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
+	// requests, one per worker and target and a few to spare.
+	tr := newFastTransport(cfg.Concurrency+4, cfg.Timeout)
 	hc := &http.Client{
 		Transport:     tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
