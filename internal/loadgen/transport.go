@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -26,19 +27,26 @@ import (
 //
 // Requests are sent as they are built by net/http's types (the client package
 // speaks those), one HostClient per scheme and host, at most maxConns connections
-// each. A request's context deadline bounds it; a context cancelled without a
-// deadline is noticed before the request is sent, not during it (every request of
-// the load generator has a deadline).
+// each. A request's context deadline bounds it. A context cancelled while its request
+// is in flight closes every connection of the transport, so that the request ends at
+// once: in the load generator a request's context is only cancelled when its whole
+// run is (Ctrl-C, the caller's context), never one request alone.
 type fastTransport struct {
 	maxConns int
 	timeout  time.Duration // for requests whose context has no deadline
 
-	mu    sync.Mutex
+	mu    sync.Mutex // guards hosts
 	hosts map[hostKey]*fasthttp.HostClient
+
+	connsMu sync.Mutex                // guards conns
+	conns   map[*trackedConn]struct{} // open connections, for abort
+
+	contexts sync.Map // *fasthttp.Request in flight → its context.Context, for the retry rule
 }
 
 func newFastTransport(maxConns int, timeout time.Duration) *fastTransport {
-	return &fastTransport{maxConns: maxConns, timeout: timeout, hosts: map[hostKey]*fasthttp.HostClient{}}
+	return &fastTransport{maxConns: maxConns, timeout: timeout, hosts: map[hostKey]*fasthttp.HostClient{},
+		conns: map[*trackedConn]struct{}{}}
 }
 
 type hostKey struct{ scheme, host string }
@@ -63,9 +71,19 @@ func (t *fastTransport) host(scheme, host string) (*fasthttp.HostClient, error) 
 		IsTLS:              tls,
 		MaxConns:           t.maxConns,
 		MaxConnWaitTimeout: t.timeout, // a request waits for a free connection rather than fail
-		// Like net/http: a request that fails on a reused connection before any
-		// answer is sent again once, if it is idempotent.
+		DialTimeout:        t.dial,
+		// As net/http: only a GET or HEAD whose connection closed before any byte of
+		// the answer (a keep-alive connection the server had just closed) is sent
+		// again, once. fasthttp's own rule would also retry after a partial answer,
+		// which would hide a server that breaks off its answers.
 		MaxIdemponentCallAttempts: 2,
+		// A request whose context ended (its connection closed by abort) is not.
+		RetryIfErr: func(req *fasthttp.Request, _ int, err error) (resetTimeout, retry bool) {
+			if ctx, ok := t.contexts.Load(req); !ok || ctx.(context.Context).Err() != nil {
+				return false, false
+			}
+			return false, err == io.EOF && (req.Header.IsGet() || req.Header.IsHead())
+		},
 		// Header names as sent, not rewritten to fasthttp's canonical case.
 		DisableHeaderNamesNormalizing: true,
 		NoDefaultUserAgentHeader:      true,
@@ -124,10 +142,22 @@ func (t *fastTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(resp)
-	if err := hc.DoDeadline(req, resp, deadline); err != nil {
-		if errors.Is(err, fasthttp.ErrTimeout) && ctx.Err() != nil {
-			return nil, ctx.Err()
+	stop := context.AfterFunc(ctx, func() {
+		if errors.Is(ctx.Err(), context.Canceled) { // not its own deadline, which DoDeadline keeps
+			t.abort()
 		}
+	})
+	t.contexts.Store(req, ctx)
+	err = hc.DoDeadline(req, resp, deadline)
+	t.contexts.Delete(req)
+	stop()
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(err, fasthttp.ErrNoFreeConns):
+		return nil, fmt.Errorf("no free connection in time: %w", context.DeadlineExceeded)
+	default:
 		return nil, err
 	}
 	body := bytes.Clone(resp.Body())
@@ -150,13 +180,57 @@ func (t *fastTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return out, nil
 }
 
-// CloseIdleConnections closes every host's idle connections (http.Client calls it).
-func (t *fastTransport) CloseIdleConnections() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, hc := range t.hosts {
-		hc.CloseIdleConnections()
+// dial opens a connection to addr (IPv4 or IPv6) and tracks it until it is closed.
+func (t *fastTransport) dial(addr string, timeout time.Duration) (net.Conn, error) {
+	c, err := (&net.Dialer{Timeout: min(timeout, 5*time.Second), KeepAlive: 30 * time.Second}).Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, t: t}
+	t.connsMu.Lock()
+	t.conns[tc] = struct{}{}
+	t.connsMu.Unlock()
+	return tc, nil
+}
+
+// abort closes every open connection: the requests on them fail at once.
+func (t *fastTransport) abort() {
+	t.connsMu.Lock()
+	conns := make([]*trackedConn, 0, len(t.conns))
+	for c := range t.conns {
+		conns = append(conns, c)
+	}
+	t.connsMu.Unlock()
+	for _, c := range conns {
+		c.Close()
 	}
 }
 
-var _ interface{ CloseIdleConnections() } = (*fastTransport)(nil)
+// trackedConn is a connection of the transport, forgotten when closed.
+type trackedConn struct {
+	net.Conn
+	t    *fastTransport
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.t.connsMu.Lock()
+		delete(c.t.conns, c)
+		c.t.connsMu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// CloseIdleConnections closes every host's idle connections (http.Client calls it).
+func (t *fastTransport) CloseIdleConnections() {
+	t.mu.Lock()
+	hosts := make([]*fasthttp.HostClient, 0, len(t.hosts))
+	for _, hc := range t.hosts {
+		hosts = append(hosts, hc)
+	}
+	t.mu.Unlock()
+	for _, hc := range hosts {
+		hc.CloseIdleConnections()
+	}
+}

@@ -156,3 +156,121 @@ func TestFastTransportRefusesOtherSchemes(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestFastTransportReachesIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("six")) }))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	defer srv.Close()
+	hc := &http.Client{Transport: newFastTransport(4, time.Minute)}
+	resp, err := hc.Get(srv.URL) // http://[::1]:port
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "six" {
+		t.Errorf("body = %q", body)
+	}
+}
+
+// A server that breaks off its answer must show as an error, sent once: retrying
+// it would count a failure as a slow success.
+func TestFastTransportReportsABrokenAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var requests atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				if n, _ := c.Read(buf); n > 0 {
+					requests.Add(1)
+					c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhel"))
+				}
+			}()
+		}
+	}()
+	hc := &http.Client{Transport: newFastTransport(4, time.Minute)}
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		before := requests.Load()
+		req, _ := http.NewRequest(method, "http://"+ln.Addr().String()+"/x", nil)
+		if resp, err := hc.Do(req); err == nil {
+			resp.Body.Close()
+			t.Errorf("%s: a broken-off answer gave no error (status %d)", method, resp.StatusCode)
+		}
+		if n := requests.Load() - before; n != 1 {
+			t.Errorf("%s: sent %d times, want once", method, n)
+		}
+	}
+}
+
+// A GET on a keep-alive connection that the server closed meanwhile is sent again,
+// as net/http does.
+func TestFastTransportRetriesAGetOnAClosedIdleConnection(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	srv.Config.IdleTimeout = 20 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	hc := &http.Client{Transport: newFastTransport(4, time.Minute)}
+	for i := range 3 {
+		resp, err := hc.Get(srv.URL + "/healthz")
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		resp.Body.Close()
+		time.Sleep(100 * time.Millisecond) // the server closes the idle connection
+	}
+}
+
+// Cancelling a request's context (the run's, at Ctrl-C) ends it at once rather than
+// when the server answers or its deadline passes.
+func TestFastTransportCancelEndsARequestInFlight(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	hc := &http.Client{Transport: newFastTransport(4, time.Minute)}
+	run, cancel := context.WithCancel(context.Background())
+	ctx, stop := context.WithTimeout(run, time.Hour)
+	defer stop()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	done := make(chan error, 1)
+	go func() {
+		resp, err := hc.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	<-arrived
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a cancelled request still waits for its answer")
+	}
+}
