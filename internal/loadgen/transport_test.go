@@ -97,18 +97,24 @@ func TestFastTransportKeepsConnectionsAlive(t *testing.T) {
 	hc.CloseIdleConnections()
 }
 
-func TestFastTransportDeadlineAndCancellation(t *testing.T) {
-	var hits atomic.Int64
+// stallingServer answers no request until the test ends or the client goes away;
+// arrived is called as each request arrives.
+func stallingServer(t *testing.T, arrived func()) *httptest.Server {
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
+		arrived()
 		select {
 		case <-release:
 		case <-r.Context().Done():
 		}
 	}))
-	defer srv.Close()
-	defer close(release)
+	t.Cleanup(func() { close(release); srv.Close() })
+	return srv
+}
+
+func TestFastTransportDeadlineAndCancellation(t *testing.T) {
+	var hits atomic.Int64
+	srv := stallingServer(t, func() { hits.Add(1) })
 	hc := &http.Client{Transport: newFastTransport(4, time.Minute)}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -240,16 +246,7 @@ func TestFastTransportRetriesAGetOnAClosedIdleConnection(t *testing.T) {
 // when the server answers or its deadline passes.
 func TestFastTransportCancelEndsARequestInFlight(t *testing.T) {
 	arrived := make(chan struct{}, 1)
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived <- struct{}{}
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
+	srv := stallingServer(t, func() { arrived <- struct{}{} })
 	hc := &http.Client{Transport: newFastTransport(4, time.Minute)}
 	run, cancel := context.WithCancel(context.Background())
 	ctx, stop := context.WithTimeout(run, time.Hour)
