@@ -34,7 +34,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // newFixtureKey is newFixture with a company signing key of algorithm alg.
-func newFixtureKey(t *testing.T, alg string) *fixture {
+func newFixtureKey(t *testing.T, alg string, opts ...licensing.Option) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "l.db"), sqlite.Options{})
@@ -44,7 +44,7 @@ func newFixtureKey(t *testing.T, alg string) *fixture {
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{t: t, now: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return f.now }
-	f.svc = licensing.NewService(st, licensing.WithClock(clock))
+	f.svc = licensing.NewService(st, append([]licensing.Option{licensing.WithClock(clock)}, opts...)...)
 	if f.creds, err = f.svc.Init(ctx, "acme", alg); err != nil {
 		t.Fatal(err)
 	}

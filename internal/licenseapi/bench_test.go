@@ -1,10 +1,13 @@
 package licenseapi_test
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/licensor/licensor/internal/licensing"
 	"github.com/licensor/licensor/internal/signing"
 )
 
@@ -31,10 +34,17 @@ func BenchmarkRSASign(b *testing.B) {
 
 func benchFixture(b *testing.B) *fixture { return benchFixtureKey(b, signing.RSA2048) }
 
+// benchFixtureKey is the fixture with the service as `licensor serve` runs it:
+// last-check stamps written behind, once a second (without, every check would write
+// its stamp at once, which the server never does).
 func benchFixtureKey(b *testing.B, alg string) *fixture {
 	t := &testing.T{}
-	f := newFixtureKey(t, alg)
+	f := newFixtureKey(t, alg, licensing.WithCheckStampInterval(time.Second))
 	f.t = t
+	ctx, cancel := context.WithCancel(context.Background())
+	stamped := make(chan struct{})
+	go func() { f.svc.RunCheckStamps(ctx); close(stamped) }()
+	b.Cleanup(func() { cancel(); <-stamped })
 	if w := f.do("POST", "/api/v4/activate_license", activateBody, nil); w.Code != 200 {
 		b.Fatalf("activate: %d %s", w.Code, w.Body)
 	}
