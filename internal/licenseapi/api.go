@@ -36,6 +36,7 @@ type Handler struct {
 	signer  *signer      // signs responses, reusing signatures of identical bytes
 	metrics *metrics
 	limit   ratelimit.CompanyLimiter // per-company request limit (nil: none)
+	macs    dateMACs                 // the Authorization HMAC of each API key's last Date
 }
 
 type route struct {

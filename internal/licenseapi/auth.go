@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -86,6 +87,32 @@ func signDate(sharedKey, date string) []byte {
 	return m.Sum(nil)
 }
 
+// dateMACs keeps, for each API key, the HMAC of the last Date value it was sent
+// with. Every request an app sends within one second carries the same Date, so the
+// MAC is computed once per key and second rather than once per request (an HMAC is
+// four SHA-256 blocks and five allocations: 6 % of a check's handler time). One entry
+// per API key that authenticated a request; the entry is replaced, not added to, when
+// the Date changes.
+type dateMACs struct{ m sync.Map } // API key id → *dateMAC
+
+type dateMAC struct {
+	sharedKey, date string
+	mac             []byte
+}
+
+// of returns the HMAC of date under key's shared key.
+func (c *dateMACs) of(key licensing.APIKey, date string) []byte {
+	if v, ok := c.m.Load(key.ID); ok {
+		d := v.(*dateMAC)
+		if d.date == date && subtle.ConstantTimeCompare([]byte(d.sharedKey), []byte(key.SharedKey)) == 1 {
+			return d.mac
+		}
+	}
+	mac := signDate(key.SharedKey, date)
+	c.m.Store(key.ID, &dateMAC{sharedKey: key.SharedKey, date: date, mac: mac})
+	return mac
+}
+
 // authenticate checks the Date and Authorization headers and returns the API key.
 func (h *Handler) authenticate(r *http.Request) (licensing.APIKey, error) {
 	dates, auths := r.Header.Values("Date"), r.Header.Values("Authorization")
@@ -123,7 +150,7 @@ func (h *Handler) authenticate(r *http.Request) (licensing.APIKey, error) {
 		return key, err
 	}
 	given, err := base64.StdEncoding.DecodeString(p.signature)
-	if err != nil || subtle.ConstantTimeCompare(given, signDate(key.SharedKey, dates[0])) != 1 {
+	if err != nil || subtle.ConstantTimeCompare(given, h.macs.of(key, dates[0])) != 1 {
 		return key, licensing.Errorf(licensing.ESignatureMismatch, "Signature does not match")
 	}
 	if key.Revoked {

@@ -1,6 +1,7 @@
 package licenseapi
 
 import (
+	"bytes"
 	"encoding/base64"
 	"testing"
 
@@ -54,5 +55,23 @@ func TestSignDateDocExample(t *testing.T) {
 	got := base64.StdEncoding.EncodeToString(signDate("kw4qSnpSwXzgiv5yxYpZZmFEd9QAeiKTQ6OuyMja", "Tue, 07 Jun 2011 20:51:35 GMT"))
 	if want := "UDysfR6MndUZReo07Y9r+vErn8vSxrnQ5ulit18iJ/Q="; got != want {
 		t.Fatalf("signature = %s, want %s", got, want)
+	}
+}
+
+// The remembered MAC is the one signDate computes, for the key and the Date asked,
+// whatever was asked before.
+func TestDateMACs(t *testing.T) {
+	const d1, d2 = "Fri, 27 Nov 2026 10:00:00 GMT", "Fri, 27 Nov 2026 10:00:01 GMT"
+	k1 := licensing.APIKey{ID: 1, SharedKey: "shared-1"}
+	k2 := licensing.APIKey{ID: 2, SharedKey: "shared-2"}
+	other := licensing.APIKey{ID: 1, SharedKey: "another"} // the same id with another key
+	var c dateMACs
+	for i, ask := range []struct {
+		key  licensing.APIKey
+		date string
+	}{{k1, d1}, {k1, d1}, {k2, d1}, {k1, d2}, {k1, d1}, {other, d1}, {k1, d1}, {k2, d1}} {
+		if got, want := c.of(ask.key, ask.date), signDate(ask.key.SharedKey, ask.date); !bytes.Equal(got, want) {
+			t.Errorf("ask %d (key %d %q, %s): got the MAC of something else", i, ask.key.ID, ask.key.SharedKey, ask.date)
+		}
 	}
 }
