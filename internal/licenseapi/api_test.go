@@ -21,7 +21,7 @@ import (
 )
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	svc   *licensing.Service
 	h     http.Handler
 	creds licensing.Credentials
@@ -34,7 +34,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // newFixtureKey is newFixture with a company signing key of algorithm alg.
-func newFixtureKey(t *testing.T, alg string, opts ...licensing.Option) *fixture {
+func newFixtureKey(t testing.TB, alg string, opts ...licensing.Option) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "l.db"), sqlite.Options{})

@@ -38,9 +38,7 @@ func benchFixture(b *testing.B) *fixture { return benchFixtureKey(b, signing.RSA
 // last-check stamps written behind, once a second (without, every check would write
 // its stamp at once, which the server never does).
 func benchFixtureKey(b *testing.B, alg string) *fixture {
-	t := &testing.T{}
-	f := newFixtureKey(t, alg, licensing.WithCheckStampInterval(time.Second))
-	f.t = t
+	f := newFixtureKey(b, alg, licensing.WithCheckStampInterval(time.Second))
 	ctx, cancel := context.WithCancel(context.Background())
 	stamped := make(chan struct{})
 	go func() { f.svc.RunCheckStamps(ctx); close(stamped) }()
