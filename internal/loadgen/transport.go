@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,20 +54,16 @@ func newFastTransport(maxConns int, timeout time.Duration) *fastTransport {
 type hostKey struct{ scheme, host string }
 
 func (t *fastTransport) host(scheme, host string) (*fasthttp.HostClient, error) {
-	tls := false
-	switch scheme {
-	case "http":
-	case "https":
-		tls = true
-	default:
-		return nil, fmt.Errorf("unsupported scheme %q", scheme)
-	}
 	key := hostKey{scheme, host}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if hc := t.hosts[key]; hc != nil {
 		return hc, nil
 	}
+	if scheme != "http" && scheme != "https" {
+		return nil, fmt.Errorf("unsupported scheme %q", scheme)
+	}
+	tls := scheme == "https"
 	hc := &fasthttp.HostClient{
 		Addr:               hostAddr(host, tls),
 		IsTLS:              tls,
@@ -196,10 +194,7 @@ func (t *fastTransport) dial(addr string, timeout time.Duration) (net.Conn, erro
 // abort closes every open connection: the requests on them fail at once.
 func (t *fastTransport) abort() {
 	t.connsMu.Lock()
-	conns := make([]*trackedConn, 0, len(t.conns))
-	for c := range t.conns {
-		conns = append(conns, c)
-	}
+	conns := slices.Collect(maps.Keys(t.conns))
 	t.connsMu.Unlock()
 	for _, c := range conns {
 		c.Close()
@@ -209,26 +204,20 @@ func (t *fastTransport) abort() {
 // trackedConn is a connection of the transport, forgotten when closed.
 type trackedConn struct {
 	net.Conn
-	t    *fastTransport
-	once sync.Once
+	t *fastTransport
 }
 
 func (c *trackedConn) Close() error {
-	c.once.Do(func() {
-		c.t.connsMu.Lock()
-		delete(c.t.conns, c)
-		c.t.connsMu.Unlock()
-	})
+	c.t.connsMu.Lock()
+	delete(c.t.conns, c)
+	c.t.connsMu.Unlock()
 	return c.Conn.Close()
 }
 
 // CloseIdleConnections closes every host's idle connections (http.Client calls it).
 func (t *fastTransport) CloseIdleConnections() {
 	t.mu.Lock()
-	hosts := make([]*fasthttp.HostClient, 0, len(t.hosts))
-	for _, hc := range t.hosts {
-		hosts = append(hosts, hc)
-	}
+	hosts := slices.Collect(maps.Values(t.hosts))
 	t.mu.Unlock()
 	for _, hc := range hosts {
 		hc.CloseIdleConnections()
