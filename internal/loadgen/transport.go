@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"maps"
 	"net"
 	"net/http"
@@ -193,12 +194,17 @@ func (t *fastTransport) dial(addr string, timeout time.Duration) (net.Conn, erro
 
 // abort closes every open connection: the requests on them fail at once.
 func (t *fastTransport) abort() {
-	t.connsMu.Lock()
-	conns := slices.Collect(maps.Keys(t.conns))
-	t.connsMu.Unlock()
-	for _, c := range conns {
+	for _, c := range lockedCollect(&t.connsMu, maps.Keys(t.conns)) {
 		c.Close()
 	}
+}
+
+// lockedCollect collects seq while holding mu, so that what is done with the items
+// (closing connections, which takes mu again) happens after it is released.
+func lockedCollect[T any](mu *sync.Mutex, seq iter.Seq[T]) []T {
+	mu.Lock()
+	defer mu.Unlock()
+	return slices.Collect(seq)
 }
 
 // trackedConn is a connection of the transport, forgotten when closed.
@@ -216,10 +222,7 @@ func (c *trackedConn) Close() error {
 
 // CloseIdleConnections closes every host's idle connections (http.Client calls it).
 func (t *fastTransport) CloseIdleConnections() {
-	t.mu.Lock()
-	hosts := slices.Collect(maps.Values(t.hosts))
-	t.mu.Unlock()
-	for _, hc := range hosts {
+	for _, hc := range lockedCollect(&t.mu, maps.Values(t.hosts)) {
 		hc.CloseIdleConnections()
 	}
 }
