@@ -77,10 +77,12 @@ func BenchmarkTrackChangingECDSA(b *testing.B) {
 	}
 }
 
+// BenchmarkTrackSteady re-sends five unchanged variables, as the load generator's
+// track-steady does.
 func BenchmarkTrackSteady(b *testing.B) {
 	f := benchFixture(b)
 	for b.Loop() {
-		w := f.do("POST", "/api/v4/track_device_variables", `{"hardware_id":"hw-1","product":"app","license_key":"KEY-1","variables":{"n":1}}`, nil)
+		w := f.do("POST", "/api/v4/track_device_variables", `{"hardware_id":"hw-1","product":"app","license_key":"KEY-1","variables":{"os":"linux","version":"1.0","seats":"3","build":"b1","locale":"en"}}`, nil)
 		if w.Code != 200 {
 			b.Fatalf("%d %s", w.Code, w.Body)
 		}
