@@ -41,6 +41,20 @@ func (s *Scanner) Consume(c byte) bool {
 	return false
 }
 
+// Peek returns the next byte after any white space, without consuming it; ok is false
+// at the end.
+func (s *Scanner) Peek() (c byte, ok bool) {
+	s.space()
+	if s.i == len(s.b) {
+		return 0, false
+	}
+	return s.b[s.i], true
+}
+
+// Offset is how many bytes have been read: after Peek, where the next value starts;
+// after a value, where it ends.
+func (s *Scanner) Offset() int { return s.i }
+
 // End reports whether only white space is left.
 func (s *Scanner) End() bool {
 	s.space()

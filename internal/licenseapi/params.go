@@ -73,6 +73,10 @@ func readParams(r *http.Request) (*params, error) {
 		return nil, licensing.Errorf(licensing.EInvalidJSON, "request body is not valid UTF-8")
 	}
 	p := &params{raw: body}
+	if m, ok := plainBody(body); ok {
+		p.body = m
+		return p, nil
+	}
 	if err := json.Unmarshal(body, &p.body); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
@@ -84,6 +88,76 @@ func readParams(r *http.Request) (*params, error) {
 		return nil, licensing.Errorf(licensing.EInvalidJSON, "request body must be a JSON object")
 	}
 	return p, nil
+}
+
+// plainBody reads a body that is an object whose members are plain strings or objects
+// of plain strings (jsonplain), each name once, as the SDKs send their requests, into
+// the map json.Unmarshal makes of it; ok is false for anything else (a number, a
+// boolean, null, an escape, a name given twice), which readParams then decodes with
+// encoding/json as it always has.
+func plainBody(b []byte) (m map[string]json.RawMessage, ok bool) {
+	d := jsonplain.New(b)
+	if !d.Consume('{') {
+		return nil, false
+	}
+	m = make(map[string]json.RawMessage, 8)
+	if d.Consume('}') {
+		return m, d.End()
+	}
+	for {
+		name, ok := d.Text()
+		if !ok || !d.Consume(':') {
+			return nil, false
+		}
+		if _, dup := m[name]; dup {
+			return nil, false
+		}
+		c, _ := d.Peek()
+		start := d.Offset()
+		switch c {
+		case '"':
+			_, ok = d.Text()
+		case '{':
+			ok = plainObject(d)
+		default:
+			ok = false
+		}
+		if !ok {
+			return nil, false
+		}
+		m[name] = b[start:d.Offset():d.Offset()]
+		if d.Consume('}') {
+			return m, d.End()
+		}
+		if !d.Consume(',') {
+			return nil, false
+		}
+	}
+}
+
+// plainObject reads an object of plain strings (a name may repeat: plainVariables
+// reads it as JSON.parse would).
+func plainObject(d *jsonplain.Scanner) bool {
+	if !d.Consume('{') {
+		return false
+	}
+	if d.Consume('}') {
+		return true
+	}
+	for {
+		if _, ok := d.Text(); !ok || !d.Consume(':') {
+			return false
+		}
+		if _, ok := d.Text(); !ok {
+			return false
+		}
+		if d.Consume('}') {
+			return true
+		}
+		if !d.Consume(',') {
+			return false
+		}
+	}
 }
 
 func isNull(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
@@ -100,7 +174,11 @@ func (p *params) str(name string) (string, error) {
 		if raw[0] != '"' {
 			return "", licensing.FieldError(name, "%s must be a string", name)
 		}
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if bytes.IndexByte(raw, '\\') < 0 {
+			// Every value in body is valid JSON (readParams): a string without an
+			// escape is the bytes between its quotes.
+			s = string(raw[1 : len(raw)-1])
+		} else if err := json.Unmarshal(raw, &s); err != nil {
 			return "", licensing.FieldError(name, "%s must be a string", name)
 		}
 	} else {

@@ -1,6 +1,7 @@
 package licenseapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -244,5 +245,83 @@ func FuzzPlainVariables(f *testing.F) {
 			return
 		}
 		checkPlainVariables(t, m["variables"])
+	})
+}
+
+// plainBodySeeds: bodies as the SDKs send them, and the ones the plain reader must
+// leave to encoding/json.
+var plainBodySeeds = []struct {
+	in    string
+	plain bool
+}{
+	{`{}`, true},
+	{`{"hardware_id":"h","product":"app","license_key":"KEY-1"}`, true},
+	{` { "hardware_id" : "h" , "variables" : { "os" : "linux" , "os" : "mac" } } `, true},
+	{`{"product":"app","variables":{},"hostname":"é 😀"}`, true},
+	{`{"a":"1","a":"2"}`, false},
+	{`{"license_id":3}`, false},
+	{`{"is_vm":true}`, false},
+	{`{"os_ver":null}`, false},
+	{`{"hardware_id":"x\"y"}`, false},
+	{`{"hardware_id":"\u0000"}`, false},
+	{`{"variables":{"a":1}}`, false},
+	{`{"variables":{"a":{"b":"c"}}}`, false},
+	{`{"variables":["a"]}`, false},
+	{`{"a":"1",}`, false},
+	{`{"a":"1"}x`, false},
+	{`{"a":"1"`, false},
+	{"{\"a\":\"tab\there\"}", false},
+	{`[]`, false},
+	{`null`, false},
+}
+
+func TestPlainBody(t *testing.T) {
+	for _, c := range plainBodySeeds {
+		_, ok := plainBody([]byte(c.in))
+		if ok != c.plain {
+			t.Errorf("%s: plain %v, want %v", c.in, ok, c.plain)
+		}
+		checkPlainBody(t, []byte(c.in))
+	}
+}
+
+// checkPlainBody: where plainBody reads b, json.Unmarshal reads the same map from it,
+// and every string parameter reads as encoding/json decodes it.
+func checkPlainBody(t *testing.T, b []byte) {
+	t.Helper()
+	got, ok := plainBody(b)
+	if !ok {
+		return
+	}
+	var want map[string]json.RawMessage
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatalf("%q: plain reader read %v, encoding/json refuses it: %v", b, got, err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%q: plain reader %d members, encoding/json %d", b, len(got), len(want))
+	}
+	for name, raw := range want {
+		if !bytes.Equal(got[name], raw) {
+			t.Fatalf("%q: member %q: plain reader %s, encoding/json %s", b, name, got[name], raw)
+		}
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			continue
+		}
+		if v, err := (&params{body: got}).str(name); err == nil && v != s {
+			t.Fatalf("%q: member %q reads %q, encoding/json %q", b, name, v, s)
+		}
+	}
+}
+
+func FuzzPlainBody(f *testing.F) {
+	for _, c := range plainBodySeeds {
+		f.Add([]byte(c.in))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !utf8.Valid(b) { // readParams refuses it before
+			return
+		}
+		checkPlainBody(t, b)
 	})
 }
