@@ -11,9 +11,10 @@ import (
 // decide and write without races.
 type Store interface {
 	Read(ctx context.Context, fn func(Tx) error) error
-	// ReadSingle runs fn, which issues exactly one statement, without an explicit
-	// transaction: one statement is its own consistent snapshot, and the hottest
-	// lookups (API and management keys) skip the BEGIN/COMMIT round trips. fn reports
+	// ReadSingle runs fn, which makes one lookup (one Tx call), without a transaction
+	// of its own: the store answers it in one consistent snapshot (one statement, or
+	// several on one connection in its kept snapshot), and the hottest lookups (API and
+	// management keys, a device by license key) skip the BEGIN/COMMIT round trips. fn reports
 	// a miss as ErrNoRows: a store may then run it again (SQLite looks again past a
 	// kept snapshot, which may lag a moment behind another process's writes), so fn
 	// only reads and keeps what its last run found.
@@ -176,7 +177,7 @@ type LicenseDeviceQuery struct {
 	// same statement.
 	Recall []int
 	// Variables asks for the device's variables (as Tx.Variables returns them) in the
-	// same statement.
+	// same snapshot.
 	Variables bool
 	// Lock asks, inside a write transaction, that the license be held against
 	// concurrent writers until the transaction ends, as LockLicense holds it. A store

@@ -175,6 +175,28 @@ func (p *nativePool) single() sqlstore.Querier {
 // on the database as it is when the statement starts.
 func (p *nativePool) fresh() sqlstore.Querier { return p.autocommit }
 
+// pin runs fn with a Querier whose statements all run on one connection of the pool,
+// in one snapshot: with kept, the connection's kept snapshot as single would take it
+// (snapshots), else, or where none is kept, a read transaction begun for fn and
+// rolled back after it (fresh's database as it is when fn's first statement starts).
+func (p *nativePool) pin(ctx context.Context, kept bool, fn func(sqlstore.Querier) error) error {
+	acquire := p.acquireOwn
+	if kept && p.snap != nil {
+		acquire = p.acquireSnapshot
+	}
+	nc, err := acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.release(nc) // keeps a kept snapshot; rolls back the transaction begun here
+	if nc.c.GetAutocommit() {
+		if _, err := nc.exec(ctx, `BEGIN`, nil); err != nil {
+			return err
+		}
+	}
+	return fn(querier{acquire: func(context.Context) (*nativeConn, error) { return nc, nil }, release: func(*nativeConn) {}})
+}
+
 // keepSnapshots makes single keep a reader's read transaction between statements.
 func (p *nativePool) keepSnapshots(s *snapshots) {
 	p.snap = s

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor/internal/licensing"
+	"github.com/licensor/licensor/internal/sqlstore"
 )
 
 // keptSnapshots counts the idle readers holding a kept snapshot (an open read
@@ -251,5 +252,42 @@ func TestSnapshotsLetTheWALStartOver(t *testing.T) {
 				t.Fatalf("the WAL started over %d times in %d commits of a page (largest %d bytes)", restarts-1, commits, largest)
 			}
 		})
+	}
+}
+
+// TestReadSingleIsOneSnapshot: every statement of one ReadSingle sees the same
+// snapshot, though a commit lands between them: in the reader's kept snapshot, and
+// on the second look past it. The next ReadSingle sees that commit.
+func TestReadSingleIsOneSnapshot(t *testing.T) {
+	ctx := context.Background()
+	st := openNative(t, Options{Readers: 1})
+	newSnapshotTable(t, st)
+	read := func(tx licensing.Tx) int64 {
+		var v int64
+		if err := tx.(*sqlstore.Tx).Q.QueryRowContext(ctx, `SELECT v FROM t WHERE id = 1`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	runs := 0
+	err := st.ReadSingle(ctx, func(tx licensing.Tx) error {
+		runs++
+		before := read(tx)
+		if _, err := st.w.Exec(`UPDATE t SET v = v + 1 WHERE id = 1`); err != nil {
+			t.Fatal(err)
+		}
+		if after := read(tx); after != before {
+			t.Errorf("run %d: read %d, then %d after a commit within one ReadSingle", runs, before, after)
+		}
+		if runs == 1 {
+			return licensing.ErrNoRows // look again, past the kept snapshot
+		}
+		return nil
+	})
+	if err != nil || runs != 2 {
+		t.Fatalf("ReadSingle: %v after %d runs", err, runs)
+	}
+	if v := readV(t, st); v != 2 {
+		t.Fatalf("after ReadSingle: v = %d, want 2", v)
 	}
 }

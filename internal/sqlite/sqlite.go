@@ -64,8 +64,8 @@ var dialect = sqlstore.Dialect{
 		var e *sqlite3.Error
 		return errors.As(err, &e) && e.ExtendedCode() == sqlite3.CONSTRAINT_UNIQUE
 	},
-	VariablesJSON: `(SELECT json_group_array(json_object('i', v.id, 'n', v.name, 'v', v.value, 'c', v.created_at))
-	FROM device_variables v WHERE v.device_id = d.id)`,
+	// No VariablesJSON: SQLite's JSON functions cost a heartbeat more than a statement
+	// of its own, which ReadSingle runs in the same snapshot.
 }
 
 // Open opens (creating if needed) the database at path and applies migrations.
@@ -175,13 +175,18 @@ func (s *Store) Read(ctx context.Context, fn func(licensing.Tx) error) error {
 	return sqlstore.Run(ctx, s.readers, true, dialect, fn)
 }
 
-// ReadSingle runs a one-statement fn on a reader without BEGIN/COMMIT, in the
-// reader's kept snapshot (snapshots). What it does not find there it looks for again
-// in the database as it is now: another process may have added it since.
+// ReadSingle runs fn on one reader, in the reader's kept snapshot (snapshots): no
+// BEGIN/COMMIT of its own, and every statement of fn in that one snapshot (the
+// dialect reads a device's variables with a statement of their own). What it does
+// not find there it looks for again in the database as it is now: another process
+// may have added it since.
 func (s *Store) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) error {
-	err := fn(&sqlstore.Tx{Q: s.readers.single(), D: dialect})
+	run := func(kept bool) error {
+		return s.readers.pin(ctx, kept, func(q sqlstore.Querier) error { return fn(&sqlstore.Tx{Q: q, D: dialect}) })
+	}
+	err := run(true)
 	if errors.Is(err, licensing.ErrNoRows) {
-		err = fn(&sqlstore.Tx{Q: s.readers.fresh(), D: dialect})
+		err = run(false)
 	}
 	return err
 }

@@ -27,7 +27,8 @@ const (
 
 // deviceByLicenseKeySQL reads a license (l), its device (d), an API key's revocation,
 // for each slot in recall (licensing.Slot…) the device's remembered signature of that
-// kind, in slot order, and, with vars, the device's variables as JSON (d.VariablesJSON).
+// kind, in slot order, and, with vars, the device's variables as JSON (d.VariablesJSON,
+// where the dialect has it).
 // Each text is made once: a fixed set of texts, as the statement cache expects.
 func deviceByLicenseKeySQL(d Dialect, recall []int, vars bool) (string, []int, error) {
 	k := deviceQueryKey{}
@@ -37,10 +38,7 @@ func deviceByLicenseKeySQL(d Dialect, recall []int, vars bool) (string, []int, e
 		}
 		k.mask |= 1 << slot
 	}
-	if vars {
-		if d.VariablesJSON == "" {
-			return "", nil, errors.New("the dialect has no VariablesJSON")
-		}
+	if vars && d.VariablesJSON != "" {
 		k.variables = ", " + d.VariablesJSON
 	}
 	q, ok := deviceByLicenseKeyTexts.Load(k)
@@ -185,7 +183,8 @@ func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQu
 	memo := newMemoScan(slots)
 	dest := append(append(ds.dest(), &revoked), memo.dest()...)
 	var varsJSON []byte
-	if q.Variables {
+	inline := q.Variables && t.D.VariablesJSON != ""
+	if inline {
 		dest = append(dest, &varsJSON)
 	}
 	l, err := scanLicense(t.Q.QueryRowContext(ctx, text, q.APIKeyID, q.CompanyID, q.HardwareID, q.LicenseKey), dest...)
@@ -197,10 +196,14 @@ func (t *Tx) DeviceByLicenseKey(ctx context.Context, q licensing.LicenseDeviceQu
 	}
 	ld := licensing.LicenseDevice{License: l, Device: ds.device(), APIKeyFound: revoked.Valid, APIKeyRevoked: revoked.Bool}
 	ld.Signatures = memo.signatures(ld.Device.ID)
-	if q.Variables {
-		if ld.Variables, err = variablesFromJSON(ld.Device.ID, varsJSON); err != nil {
-			return licensing.LicenseDevice{}, err
-		}
+	switch {
+	case inline:
+		ld.Variables, err = variablesFromJSON(ld.Device.ID, varsJSON)
+	case q.Variables:
+		ld.Variables, err = t.Variables(ctx, ld.Device.ID)
+	}
+	if err != nil {
+		return licensing.LicenseDevice{}, err
 	}
 	return ld, nil
 }
