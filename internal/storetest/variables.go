@@ -125,6 +125,28 @@ func testUpsertVariablesByID(t *testing.T, e *env) {
 		equal(t, tc.name+": other device", stored(other.ID), theirs)
 	}
 
+	// Several at once (SQLite: one statement): every one by its row's id; then with one
+	// whose id is another device's row, which is written by (device, name) as above
+	// while the others still go by id.
+	for _, tc := range []struct {
+		name string
+		bID  int64
+	}{{"several by id", first[1].ID}, {"several, one id wrong", theirs[0].ID}} {
+		vs := []licensing.Variable{
+			{ID: first[0].ID, Name: "a", Value: tc.name + " a", CreatedAt: at(3)},
+			{ID: tc.bID, Name: "b", Value: tc.name + " b", CreatedAt: at(3)},
+		}
+		e.write(func(tx licensing.Tx) error { return tx.UpsertVariables(e.ctx, dev, vs) })
+		if vs[0].ID != first[0].ID || vs[1].ID != first[1].ID {
+			t.Errorf("%s: ids %s, want %d and %d", tc.name, show(vs), first[0].ID, first[1].ID)
+		}
+		got := stored(dev)
+		if len(got) != 2 || got[0].Value != tc.name+" a" || got[1].Value != tc.name+" b" {
+			t.Errorf("%s: stored %s", tc.name, show(got))
+		}
+		equal(t, tc.name+": other device", stored(other.ID), theirs)
+	}
+
 	// A new name with a made-up id is inserted; a name twice ends with its last value.
 	vs := []licensing.Variable{
 		{ID: first[1].ID, Name: "b", Value: "first", CreatedAt: at(4)},
