@@ -255,11 +255,23 @@ func (c *Client) Do(ctx context.Context, method, endpoint string, query url.Valu
 		return nil, fmt.Errorf("client: %s %s: %w", method, endpoint, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	b, err := readBody(resp)
 	if err != nil {
 		return nil, fmt.Errorf("client: read %s response: %w", endpoint, err)
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
+}
+
+// readBody reads a response's body, up to maxBody bytes, into a buffer sized to its
+// Content-Length where the server gave one (io.ReadAll would grow one step by step).
+func readBody(resp *http.Response) ([]byte, error) {
+	n := int64(0)
+	if cl := resp.ContentLength; cl > 0 && cl < maxBody {
+		n = cl
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead)) // ReadFrom keeps MinRead free
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody))
+	return buf.Bytes(), err
 }
 
 // VerifyResponse checks the LicenseSignature header of r over its raw body bytes.
