@@ -14,10 +14,10 @@ type Store interface {
 	// ReadSingle runs fn, which makes one lookup (one Tx call), without a transaction
 	// of its own: the store answers it in one consistent snapshot (one statement, or
 	// several on one connection in its kept snapshot), and the hottest lookups (API and
-	// management keys, a device by license key) skip the BEGIN/COMMIT round trips. fn reports
-	// a miss as ErrNoRows: a store may then run it again (SQLite looks again past a
-	// kept snapshot, which may lag a moment behind another process's writes), so fn
-	// only reads and keeps what its last run found.
+	// management keys, a device by license key) skip the BEGIN/COMMIT round trips. fn
+	// reports a miss as ErrNoRows: a store may then run it again (SQLite looks again
+	// past a kept snapshot, which may lag a moment behind another process's writes), so
+	// fn only reads and keeps what its last run found.
 	ReadSingle(ctx context.Context, fn func(Tx) error) error
 	Write(ctx context.Context, fn func(Tx) error) error
 	Ping(ctx context.Context) error

@@ -16,13 +16,13 @@ type variableJSON struct {
 }
 
 // variablesFromJSON decodes a Dialect.VariablesJSON array. Values are valid UTF-8 (the
-// API refuses anything else, PostgreSQL cannot store it); bytes that were not, written
-// into SQLite by hand, would come back as U+FFFD here and raw from Variables.
+// API refuses anything else, PostgreSQL cannot store it).
 //
-// Every track and get-variables decodes one, and encoding/json's reflection was a
-// tenth of a track's CPU, so the arrays the databases write (objects of exactly these
-// four keys, integers, strings without escapes) are read by decodeVariables; anything
-// else, escapes included, goes to encoding/json, whose answer is the reference.
+// Every track and get-variables on PostgreSQL decodes one (SQLite reads the rows
+// instead), and encoding/json's reflection was a tenth of a track's CPU, so the arrays
+// the database writes (objects of exactly these four keys, integers, strings without
+// escapes) are read by decodeVariables; anything else, escapes included, goes to
+// encoding/json, whose answer is the reference.
 func variablesFromJSON(deviceID int64, b []byte) ([]licensing.Variable, error) {
 	rows, ok := decodeVariables(b)
 	if !ok {
