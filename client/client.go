@@ -211,6 +211,10 @@ func (r *Response) Signature() string { return r.Header.Get("LicenseSignature") 
 // maxBody bounds how much of a response is read.
 const maxBody = 64 << 20
 
+// maxPresize bounds the buffer readBody sizes from a Content-Length before any of the
+// body has come (License API answers are a few KB).
+const maxPresize = 64 << 10
+
 // Do sends one authenticated request and returns the answer whatever its status.
 // GET-like requests carry query; body (nil for none) is sent as JSON — []byte,
 // json.RawMessage and string bodies are sent verbatim, anything else is marshalled
@@ -263,11 +267,12 @@ func (c *Client) Do(ctx context.Context, method, endpoint string, query url.Valu
 }
 
 // readBody reads a response's body, up to maxBody bytes, into a buffer sized to its
-// Content-Length where the server gave one (io.ReadAll would grow one step by step).
+// Content-Length where the server gave one (io.ReadAll would grow one step by step),
+// up to maxPresize: a header is no promise of a body, and memory grows with what comes.
 func readBody(resp *http.Response) ([]byte, error) {
 	n := int64(0)
-	if cl := resp.ContentLength; cl > 0 && cl < maxBody {
-		n = cl
+	if cl := resp.ContentLength; cl > 0 {
+		n = min(cl, maxPresize)
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead)) // ReadFrom keeps MinRead free
 	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody))

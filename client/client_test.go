@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -519,4 +520,28 @@ func pubPEM(t *testing.T, pub crypto.PublicKey) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+// TestReadBody: a body is read whole whatever its Content-Length says, up to maxBody,
+// and a Content-Length with no body behind it makes no buffer larger than maxPresize.
+func TestReadBody(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cl   int64
+		body string
+	}{
+		{"as announced", 5, "hello"},
+		{"no length", -1, "hello"},
+		{"empty", 0, ""},
+		{"announced, never sent", maxBody - 1, "x"},
+		{"announced past maxBody", 1 << 40, "x"},
+	} {
+		b, err := readBody(&http.Response{ContentLength: c.cl, Body: io.NopCloser(strings.NewReader(c.body))})
+		if err != nil || string(b) != c.body {
+			t.Errorf("%s: %q, %v", c.name, b, err)
+		}
+		if cap(b) > maxPresize+bytes.MinRead {
+			t.Errorf("%s: a buffer of %d bytes for %d", c.name, cap(b), len(b))
+		}
+	}
 }

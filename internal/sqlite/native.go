@@ -171,14 +171,10 @@ func (p *nativePool) single() sqlstore.Querier {
 	return p.autocommit
 }
 
-// fresh is single without kept snapshots: each statement in autocommit mode, and so
-// on the database as it is when the statement starts.
-func (p *nativePool) fresh() sqlstore.Querier { return p.autocommit }
-
 // pin runs fn with a Querier whose statements all run on one connection of the pool,
 // in one snapshot: with kept, the connection's kept snapshot as single would take it
 // (snapshots), else, or where none is kept, a read transaction begun for fn and
-// rolled back after it (fresh's database as it is when fn's first statement starts).
+// rolled back after it (the database as it is when fn's first statement starts).
 func (p *nativePool) pin(ctx context.Context, kept bool, fn func(sqlstore.Querier) error) error {
 	acquire := p.acquireOwn
 	if kept && p.snap != nil {

@@ -38,8 +38,14 @@ func deviceByLicenseKeySQL(d Dialect, recall []int, vars bool) (string, []int, e
 		}
 		k.mask |= 1 << slot
 	}
-	if vars && d.VariablesJSON != "" {
-		k.variables = ", " + d.VariablesJSON
+	if vars {
+		switch {
+		case d.VariablesJSON != "":
+			k.variables = ", " + d.VariablesJSON
+		case !d.Embedded:
+			// Variables apart is one snapshot only where ReadSingle pins a connection.
+			return "", nil, errors.New("the dialect has no VariablesJSON")
+		}
 	}
 	q, ok := deviceByLicenseKeyTexts.Load(k)
 	if !ok {

@@ -33,9 +33,9 @@ type Dialect struct {
 	// VariablesJSON is a scalar subquery giving the variables of device d as a JSON
 	// array, in any order (the reader sorts them by id), of objects {"i": id, "n":
 	// name, "v": value, "c": created_at} ("[]" for none), for DeviceByLicenseKey to
-	// read them in its one statement. Empty: it reads them with Variables, a
-	// statement of their own in the same Tx, which must then be one snapshot (SQLite's
-	// ReadSingle is; a statement costs no round trip there).
+	// read them in its one statement. Empty, for an Embedded dialect only: it reads
+	// them with Variables, a statement of their own in the same Tx, which must then be
+	// one snapshot (SQLite's ReadSingle is; a statement costs no round trip there).
 	VariablesJSON string
 	// PlainParams is set where bulk statements number their parameters "?" in order
 	// rather than "$1", "$2"… (SQLite treats "$N" as a name and looks each one up among
