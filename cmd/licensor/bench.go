@@ -34,7 +34,8 @@ own (activate-churn, mixed) are refused with --fleet.
 
 --rate paces the run to R requests/s over all connections (open loop; latencies are
 also reported from each request's due time). --warmup runs the workload unpaced
-for T before the measured T (and its pacing), e.g. to fill the server's signature cache. --baselines first measures this machine's
+for T, e.g. to fill the server's signature cache; the measured T (and its pacing)
+begins once every warm-up request has its answer. --baselines first measures this machine's
 RSA-2048 signatures/s on all cores and the targets' GET /healthz req/s at C for T, and
 reports the workload's req/s as a multiple of each (--workload none: baselines only).
 --server-pid samples a server process on this machine (/proc): average cores used and

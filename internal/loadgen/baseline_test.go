@@ -8,9 +8,11 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -263,5 +265,51 @@ func TestWarmupIsNotMeasured(t *testing.T) {
 				t.Fatalf("elapsed %v, want the measured 400ms", res.Elapsed)
 			}
 		})
+	}
+}
+
+// TestMeasuredTimeWaitsForWarmupAnswers: no measured request is sent while a warm-up
+// request is still unanswered, so a server's warm-up backlog is not counted against
+// the measured time (a paced run's p99 would include it).
+func TestMeasuredTimeWaitsForWarmupAnswers(t *testing.T) {
+	e := newEnv(t)
+	const hold = 700 * time.Millisecond
+	var (
+		armed   atomic.Bool
+		held    atomic.Bool
+		mu      sync.Mutex
+		arrived []time.Time // License API requests after arming; the first is held
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if armed.Load() && strings.HasPrefix(r.URL.Path, "/api/v4/") {
+			mu.Lock()
+			arrived = append(arrived, time.Now())
+			mu.Unlock()
+			if held.CompareAndSwap(false, true) {
+				time.Sleep(hold)
+			}
+		}
+		e.h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := e.config("check", srv.URL)
+	cfg.Warmup, cfg.Duration, cfg.Rate = 150*time.Millisecond, 300*time.Millisecond, 200
+	b := newBench(t, cfg)
+	f := seed(t, b)
+	armed.Store(true)
+	res := run(t, b, f)
+	if res.ErrorCount() != 0 || res.Requests == 0 || res.WarmupRequests == 0 {
+		t.Fatalf("measured %d after %d warm-up requests; errors %v", res.Requests, res.WarmupRequests, res.Errors)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// The warm-up ends 150 ms after the held request came; the others' last warm-up
+	// requests are answered at once. Nothing may come between then (with 200 ms to
+	// spare) and the held request's answer.
+	t0 := arrived[0]
+	for _, at := range arrived[1:] {
+		if d := at.Sub(t0); d > 350*time.Millisecond && d < hold {
+			t.Fatalf("a request came %v after the held warm-up request, before its answer at %v", d, hold)
+		}
 	}
 }

@@ -339,7 +339,8 @@ func (p *pacer) wait(ctx context.Context, t *time.Timer, deadline time.Time) (ti
 // or ctx ended, pacing them when paced and Config.Rate is set, and merges what
 // they counted. newStep makes each worker's request function. With a warmup,
 // the workers first run that long unpaced; requests sent during it are not
-// counted, and the measured time, the pacing and the process samples start after it.
+// counted, and the measured time, the pacing and the process samples start once
+// every worker has had the answer to its last warm-up request.
 func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time.Duration, newStep func(w *worker) step) (*Result, error) {
 	cfg := b.cfg
 	var (
@@ -362,51 +363,78 @@ func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time
 		}
 	}
 
-	start := time.Now()
-	measureFrom := start.Add(warmup)
-	deadline := measureFrom.Add(cfg.Duration)
-	var pace *pacer
-	if paced && cfg.Rate > 0 {
-		// Pacing starts with the measurement: a warm-up goes as fast as it can,
-		// so a cold server does not leave a backlog to the measured time.
-		pace = &pacer{start: measureFrom, interval: float64(time.Second) / cfg.Rate}
+	// The measured time begins once every worker has its last warm-up answer: a
+	// warm-up at full speed leaves up to Concurrency requests queued in the server,
+	// and a paced run that began while they drain would count that queue against
+	// its first tenth of a second (enough to set its p99 at 80 % of the peak).
+	var (
+		begin              = make(chan struct{}) // closed when the measured time begins
+		warming            sync.WaitGroup        // workers still in the warm-up
+		measureFrom, until time.Time             // written before begin is closed
+		pace               *pacer
+	)
+	startMeasuring := func() {
+		measureFrom = time.Now()
+		until = measureFrom.Add(cfg.Duration)
+		if paced && cfg.Rate > 0 {
+			// Pacing starts with the measurement: a warm-up goes as fast as it can,
+			// so a cold server does not leave a backlog to the measured time.
+			pace = &pacer{start: measureFrom, interval: float64(time.Second) / cfg.Rate}
+		}
+		close(begin)
+	}
+	// warm sends worker i's warm-up requests until warmEnd; false when the worker is
+	// done (ctx ended, MaxRequests reached, a request cut short).
+	warmEnd := time.Now().Add(warmup)
+	warm := func(i int) bool {
+		for time.Now().Before(warmEnd) {
+			if ctx.Err() != nil || (cfg.MaxRequests > 0 && issued.Add(1) > cfg.MaxRequests) || !steps[i](ctx, time.Time{}) {
+				return false
+			}
+		}
+		return true
 	}
 	if warmup > 0 {
 		fmt.Fprintf(b.progress, "%s: warming up for %v (not measured)\n", phase, warmup)
+		warming.Add(len(workers))
+	} else {
+		startMeasuring()
 	}
 	stopProgress := b.startProgress(phase, &done, &failed)
 	for i, w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if warmup > 0 {
+				more := warm(i)
+				warmed.Add(w.requests)
+				w.reset() // what was sent before is warm-up
+				warming.Done()
+				if !more {
+					return
+				}
+				select {
+				case <-begin:
+				case <-ctx.Done():
+					return
+				}
+			}
 			var timer *time.Timer
 			if pace != nil {
 				timer = time.NewTimer(time.Hour)
 				timer.Stop()
 			}
-			measuring := warmup <= 0
-			defer func() {
-				if !measuring { // ended before the measured time: all warm-up
-					warmed.Add(w.requests)
-					w.reset()
-				}
-			}()
 			for {
-				if ctx.Err() != nil || !time.Now().Before(deadline) {
+				if ctx.Err() != nil || !time.Now().Before(until) {
 					return
 				}
 				if cfg.MaxRequests > 0 && issued.Add(1) > cfg.MaxRequests {
 					return
 				}
-				if !measuring && !time.Now().Before(measureFrom) {
-					warmed.Add(w.requests)
-					w.reset() // what was sent before is warm-up
-					measuring = true
-				}
 				var due time.Time
-				if pace != nil && measuring {
+				if pace != nil {
 					var ok bool
-					if due, ok = pace.wait(ctx, timer, deadline); !ok {
+					if due, ok = pace.wait(ctx, timer, until); !ok {
 						return
 					}
 				}
@@ -416,27 +444,28 @@ func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time
 			}
 		}()
 	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	if warmup > 0 {
+		allWarm := make(chan struct{})
+		go func() { warming.Wait(); close(allWarm) }()
+		select {
+		case <-ctx.Done():
+		case <-allWarm:
+		}
+		startMeasuring()
+	}
 	// The process samples span the measured time only.
 	var (
 		procs, self      *procWatch
 		procErr, selfErr error = nil, errors.New("not sampled")
 	)
-	finished := make(chan struct{})
-	go func() { wg.Wait(); close(finished) }()
-	if d := time.Until(measureFrom); d > 0 {
-		select {
-		case <-ctx.Done():
-		case <-finished: // e.g. MaxRequests reached during the warm-up
-		case <-time.After(d):
-		}
-	}
-	measuredFrom := time.Now()
 	if ctx.Err() == nil {
 		procs, procErr = watchProcs(cfg.ServerPIDs)
 		self, selfErr = watchProcs([]int{os.Getpid()})
 	}
 	<-finished
-	elapsed := time.Since(measuredFrom)
+	elapsed := time.Since(measureFrom)
 	stopProgress()
 
 	res := &Result{Elapsed: elapsed, Concurrency: cfg.Concurrency, Targets: cfg.Targets, WarmupRequests: warmed.Load(),
