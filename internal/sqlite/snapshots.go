@@ -40,10 +40,12 @@ type snapshots struct {
 	armed   atomic.Bool // a sweep is scheduled
 }
 
-// walState is what the writing connections' WAL hook tells the readers.
+// walState is what the writing connections' WAL hook tells the readers, and the
+// checkpointer it hands the WAL to.
 type walState struct {
-	commits atomic.Uint64 // commits made by this process so far
-	full    atomic.Bool   // the last commit left the WAL at checkpoint size or over
+	commits atomic.Uint64                // commits made by this process so far
+	full    atomic.Bool                  // the last commit left the WAL at checkpoint size or over
+	ckpt    atomic.Pointer[checkpointer] // nil until Open starts it, and after Close
 }
 
 // snapshotMaxAge bounds how long a kept snapshot serves: a reader at a few thousand
@@ -142,12 +144,17 @@ func (p *nativePool) sweep() {
 	}
 }
 
-// hook is every writing connection's WAL hook: it counts the commit and checkpoints
-// as SQLite's own automatic checkpoint, which a hook replaces, would.
+// hook is every writing connection's WAL hook: it counts the commit and has the WAL
+// checkpointed at checkpoint size, as SQLite's own automatic checkpoint (which a hook
+// replaces) would: the bulk of it in the background (checkpointer), the rest here;
+// all of it here while there is no checkpointer (migrations, before Open starts it).
 func (w *walState) hook(c *sqlite3.Conn, schema string, pages int) error {
 	w.commits.Add(1)
 	full := pages >= autoCheckpointPages
 	w.full.Store(full)
+	if k := w.ckpt.Load(); k != nil && !k.due(pages) {
+		return nil
+	}
 	if full {
 		c.WALCheckpoint(schema, sqlite3.CHECKPOINT_PASSIVE) // as SQLite's: a failure is not the commit's
 	}

@@ -129,6 +129,12 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		o.MaxBatch = DefaultMaxBatch
 	}
 	s.g = sqlstore.NewGroupCommit(s.writer, dialect, o.MaxBatch)
+	ckpt, err := sqlite3.OpenFlags(dsn(), sqlite3.OPEN_READWRITE|sqlite3.OPEN_URI)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open checkpointer: %w", err)
+	}
+	s.wal.ckpt.Store(startCheckpointer(ckpt))
 	return s, nil
 }
 
@@ -210,5 +216,9 @@ func (s *Store) Ping(ctx context.Context) error {
 
 func (s *Store) Close() error {
 	s.g.Close()
-	return errors.Join(s.readers.Close(), s.writer.Close(), s.w.Close())
+	var kerr error
+	if k := s.wal.ckpt.Swap(nil); k != nil {
+		kerr = k.close()
+	}
+	return errors.Join(s.readers.Close(), s.writer.Close(), s.w.Close(), kerr)
 }

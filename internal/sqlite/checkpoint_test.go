@@ -1,0 +1,105 @@
+package sqlite
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestCheckpointerDue: what the hook does after a commit, by how many frames the WAL
+// holds and what the background has copied of it.
+func TestCheckpointerDue(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		running        bool
+		copied, frames int64
+		finish, kicked bool
+		copiedAfter    int64
+	}{
+		{name: "under checkpoint size", frames: autoCheckpointPages - 1},
+		{name: "started over since the last copy", copied: 1200, frames: 40, copiedAfter: 0},
+		{name: "at checkpoint size: the background copies", frames: autoCheckpointPages, kicked: true},
+		{name: "a background checkpoint is under way", running: true, copied: 0, frames: 1500, copiedAfter: 0},
+		{name: "under way, with the WAL started over", running: true, copied: 1100, frames: 10, copiedAfter: 1100},
+		{name: "little left: the writer finishes", copied: 1000, frames: 1000 + finishPages, finish: true, copiedAfter: 1000},
+		{name: "more left: the background again", copied: 1000, frames: 1001 + finishPages, kicked: true, copiedAfter: 1000},
+		{name: "all copied", copied: 1300, frames: 1300, finish: true, copiedAfter: 1300},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := &checkpointer{kick: make(chan struct{}, 1)}
+			k.running.Store(tc.running)
+			k.copied.Store(tc.copied)
+			finish := k.due(int(tc.frames))
+			kicked := len(k.kick) == 1
+			if finish != tc.finish || kicked != tc.kicked || k.copied.Load() != tc.copiedAfter {
+				t.Fatalf("finish %v kicked %v copied %d; want %v %v %d", finish, kicked, k.copied.Load(), tc.finish, tc.kicked, tc.copiedAfter)
+			}
+			if kicked && !k.running.Load() {
+				t.Fatal("kicked without marking a checkpoint running")
+			}
+			if !kicked && k.running.Load() != tc.running {
+				t.Fatal("running changed without a kick")
+			}
+		})
+	}
+}
+
+// TestCheckpointsRunBesideTheWriter: under steady writes the WAL is checkpointed in
+// the background and still starts over, at checkpoint size.
+func TestCheckpointsRunBesideTheWriter(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.db")
+	st, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	newSnapshotTable(t, st)
+	wal, err := os.Open(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wal.Close()
+	pad := make([]byte, 3000) // about a page a commit
+	const commits = 6 * autoCheckpointPages
+	var largest int64
+	restarts, salts := 0, [8]byte{}
+	for i := range commits {
+		tx, err := st.writer.Begin(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE t SET v = $1, pad = $2 WHERE id = 1`, int64(i), pad); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(path + "-wal"); err == nil {
+			largest = max(largest, fi.Size())
+		}
+		var now [8]byte // a WAL that starts over gets new salts (header bytes 16–23)
+		if _, err := wal.ReadAt(now[:], 16); err == nil && now != salts {
+			restarts++
+			salts = now
+		}
+	}
+	runs := st.wal.ckpt.Load().runs.Load()
+	t.Logf("%d background checkpoints; the WAL started over %d times, largest %d bytes", runs, restarts-1, largest)
+	if runs == 0 {
+		t.Fatal("no checkpoint ran in the background")
+	}
+	if restarts-1 < commits/autoCheckpointPages-2 {
+		t.Fatalf("the WAL started over %d times in %d commits of a page", restarts-1, commits)
+	}
+	if largest > 2*walLimitBytes {
+		t.Fatalf("largest WAL %d bytes, checkpoint size %d", largest, walLimitBytes)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil { // a second Close is harmless
+		t.Fatal(err)
+	}
+}
