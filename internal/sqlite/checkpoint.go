@@ -32,8 +32,15 @@ type checkpointer struct {
 	runs    atomic.Int64 // background checkpoints run (tests)
 }
 
-// finishPages bounds what is left for the writer's own checkpoint to copy.
-const finishPages = autoCheckpointPages / 10
+const (
+	// finishPages bounds what is left for the writer's own checkpoint to copy.
+	finishPages = autoCheckpointPages / 10
+	// aloneFrames is a WAL twice checkpoint size: one commit wrote that much (a bulk
+	// seed's batch), or the background does not keep up. The writer then checkpoints
+	// it all, as SQLite would: the WAL must start over before the next write begins,
+	// which a background checkpoint still copying a large WAL would miss every time.
+	aloneFrames = 2 * autoCheckpointPages
+)
 
 func startCheckpointer(c *sqlite3.Conn) *checkpointer {
 	k := &checkpointer{c: c, kick: make(chan struct{}, 1), stop: make(chan struct{})}
@@ -61,8 +68,8 @@ func (k *checkpointer) loop() {
 
 // due is told by a writing connection's hook, after each commit, how many frames the
 // WAL holds. It reports whether the hook should checkpoint now itself: the WAL is at
-// checkpoint size and no more than finishPages of it are left to copy. Otherwise, at
-// checkpoint size, it has the background copy what it can.
+// checkpoint size and no more than finishPages of it are left to copy, or it holds
+// aloneFrames. Otherwise, at checkpoint size, it has the background copy what it can.
 func (k *checkpointer) due(frames int) bool {
 	switch {
 	case k.running.Load():
@@ -70,7 +77,7 @@ func (k *checkpointer) due(frames int) bool {
 	case frames < autoCheckpointPages:
 		k.copied.Store(0) // the WAL started over
 		return false
-	case int64(frames)-k.copied.Load() <= finishPages:
+	case int64(frames)-k.copied.Load() <= finishPages, frames >= aloneFrames:
 		return true
 	}
 	if k.running.CompareAndSwap(false, true) {
