@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -61,45 +60,18 @@ func TestCheckpointsRunBesideTheWriter(t *testing.T) {
 	}
 	defer st.Close()
 	newSnapshotTable(t, st)
-	wal, err := os.Open(path + "-wal")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer wal.Close()
-	pad := make([]byte, 3000) // about a page a commit
 	const commits = 6 * autoCheckpointPages
-	var largest int64
-	restarts, salts := 0, [8]byte{}
-	for i := range commits {
-		tx, err := st.writer.Begin(ctx, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE t SET v = $1, pad = $2 WHERE id = 1`, int64(i), pad); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
-		if fi, err := os.Stat(path + "-wal"); err == nil {
-			largest = max(largest, fi.Size())
-		}
-		var now [8]byte // a WAL that starts over gets new salts (header bytes 16–23)
-		if _, err := wal.ReadAt(now[:], 16); err == nil && now != salts {
-			restarts++
-			salts = now
-		}
-	}
+	w := commitPages(t, st, path, commits)
 	runs := st.wal.ckpt.Load().runs.Load()
-	t.Logf("%d background checkpoints; the WAL started over %d times, largest %d bytes", runs, restarts-1, largest)
+	t.Logf("%d background checkpoints; the WAL started over %d times, largest %d bytes", runs, w.restarts, w.largest)
 	if runs == 0 {
 		t.Fatal("no checkpoint ran in the background")
 	}
-	if restarts-1 < commits/aloneFrames-1 {
-		t.Fatalf("the WAL started over %d times in %d commits of a page", restarts-1, commits)
+	if w.restarts < commits/aloneFrames-1 {
+		t.Fatalf("the WAL started over %d times in %d commits of a page", w.restarts, commits)
 	}
-	if largest > 4*walLimitBytes { // twice checkpoint size, and what came meanwhile; never starting over: 6×
-		t.Fatalf("largest WAL %d bytes, checkpoint size %d", largest, walLimitBytes)
+	if w.largest > 4*walLimitBytes { // twice checkpoint size, and what came meanwhile; never starting over: 6×
+		t.Fatalf("largest WAL %d bytes, checkpoint size %d", w.largest, walLimitBytes)
 	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
