@@ -377,11 +377,14 @@ func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time
 		measureFrom = time.Now()
 		until = measureFrom.Add(cfg.Duration)
 		if paced && cfg.Rate > 0 {
-			// Pacing starts with the measurement: a warm-up goes as fast as it can,
-			// so a cold server does not leave a backlog to the measured time.
+			// Pacing starts with the measurement: a paced warm-up on a cold server
+			// would pile up overdue slots for the measured time to catch up.
 			pace = &pacer{start: measureFrom, interval: float64(time.Second) / cfg.Rate}
 		}
 		close(begin)
+		if warmup > 0 {
+			fmt.Fprintf(b.progress, "%s: warm-up answered, measuring for %v\n", phase, cfg.Duration)
+		}
 	}
 	// warm sends worker i's warm-up requests until warmEnd; false when the worker is
 	// done (ctx ended, MaxRequests reached, a request cut short).

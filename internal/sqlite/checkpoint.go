@@ -29,7 +29,7 @@ type checkpointer struct {
 	stopped sync.WaitGroup
 	running atomic.Bool  // a background checkpoint is due or running
 	copied  atomic.Int64 // frames of the WAL the last background checkpoint left copied
-	runs    atomic.Int64 // background checkpoints run (tests)
+	copies  atomic.Int64 // background checkpoints that copied frames (tests)
 }
 
 const (
@@ -37,7 +37,8 @@ const (
 	finishPages = autoCheckpointPages / 10
 	// aloneFrames is a WAL twice checkpoint size: one commit wrote that much (a bulk
 	// seed's batch), or the background does not keep up. The writer then checkpoints
-	// it all, as SQLite would: the WAL must start over before the next write begins,
+	// it all, as SQLite would, unless a background checkpoint is under way (SQLite
+	// would refuse a second): the WAL must start over before the next write begins,
 	// which a background checkpoint still copying a large WAL would miss every time.
 	aloneFrames = 2 * autoCheckpointPages
 )
@@ -59,9 +60,10 @@ func (k *checkpointer) loop() {
 		}
 		// A failure (another checkpoint running: SQLITE_BUSY) leaves it to the next.
 		if _, copied, err := k.c.WALCheckpoint("main", sqlite3.CHECKPOINT_PASSIVE); err == nil {
-			k.copied.Store(int64(copied))
+			if int64(copied) > k.copied.Swap(int64(copied)) {
+				k.copies.Add(1)
+			}
 		}
-		k.runs.Add(1)
 		k.running.Store(false)
 	}
 }
@@ -69,7 +71,8 @@ func (k *checkpointer) loop() {
 // due is told by a writing connection's hook, after each commit, how many frames the
 // WAL holds. It reports whether the hook should checkpoint now itself: the WAL is at
 // checkpoint size and no more than finishPages of it are left to copy, or it holds
-// aloneFrames. Otherwise, at checkpoint size, it has the background copy what it can.
+// aloneFrames; never while a background checkpoint is under way. Otherwise, at
+// checkpoint size, it has the background copy what it can.
 func (k *checkpointer) due(frames int) bool {
 	switch {
 	case k.running.Load():

@@ -147,7 +147,8 @@ func (p *nativePool) sweep() {
 // hook is every writing connection's WAL hook: it counts the commit and has the WAL
 // checkpointed at checkpoint size, as SQLite's own automatic checkpoint (which a hook
 // replaces) would: the bulk of it in the background (checkpointer), the rest here;
-// all of it here while there is no checkpointer (migrations, before Open starts it).
+// all of it here while there is no checkpointer (migrations before Open starts it, and
+// after Close).
 func (w *walState) hook(c *sqlite3.Conn, schema string, pages int) error {
 	w.commits.Add(1)
 	full := pages >= autoCheckpointPages

@@ -54,7 +54,7 @@ type Store struct {
 	readers *nativePool           // Read and ReadSingle
 	writer  *nativePool           // one connection, every Write
 	g       *sqlstore.GroupCommit // runs every Write on writer
-	wal     walState              // told by w's and writer's commits (snapshots)
+	wal     walState              // told by w's and writer's commits (snapshots, checkpointer)
 }
 
 var dialect = sqlstore.Dialect{
