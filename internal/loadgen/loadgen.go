@@ -372,8 +372,15 @@ func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time
 		warming            sync.WaitGroup        // workers still in the warm-up
 		measureFrom, until time.Time             // written before begin is closed
 		pace               *pacer
+		// The process samples span the measured time: they start right before it.
+		procs, self      *procWatch
+		procErr, selfErr error = nil, errors.New("not sampled")
 	)
 	startMeasuring := func() {
+		if ctx.Err() == nil {
+			procs, procErr = watchProcs(cfg.ServerPIDs)
+			self, selfErr = watchProcs([]int{os.Getpid()})
+		}
 		measureFrom = time.Now()
 		until = measureFrom.Add(cfg.Duration)
 		if paced && cfg.Rate > 0 {
@@ -457,15 +464,6 @@ func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time
 		case <-allWarm:
 		}
 		startMeasuring()
-	}
-	// The process samples span the measured time only.
-	var (
-		procs, self      *procWatch
-		procErr, selfErr error = nil, errors.New("not sampled")
-	)
-	if ctx.Err() == nil {
-		procs, procErr = watchProcs(cfg.ServerPIDs)
-		self, selfErr = watchProcs([]int{os.Getpid()})
 	}
 	<-finished
 	elapsed := time.Since(measureFrom)
