@@ -457,12 +457,7 @@ func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time
 	finished := make(chan struct{})
 	go func() { wg.Wait(); close(finished) }()
 	if warmup > 0 {
-		allWarm := make(chan struct{})
-		go func() { warming.Wait(); close(allWarm) }()
-		select {
-		case <-ctx.Done():
-		case <-allWarm:
-		}
+		warming.Wait() // every worker leaves the warm-up, ctx ending included: its requests end with it
 		startMeasuring()
 	}
 	<-finished
