@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -117,17 +116,11 @@ func MeasureSignLimit(ctx context.Context, d time.Duration) (*SignLimit, error) 
 // memory, so this is the HTTP path alone, as loaded by this machine.
 func (b *Bench) HTTPLimit(ctx context.Context) (*Result, error) {
 	var rr atomic.Uint64
-	urls := make([]string, len(b.cfg.Targets))
-	for i, t := range b.cfg.Targets {
-		urls[i] = t + "/healthz"
-	}
 	res, err := b.drive(ctx, "http-limit", false, 0, func(w *worker) step {
 		return func(ctx context.Context, due time.Time) bool {
-			u := urls[(rr.Add(1)-1)%uint64(len(urls))]
-			rctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
-			defer cancel()
+			t := b.targets[(rr.Add(1)-1)%uint64(len(b.targets))]
 			t0 := time.Now()
-			status, err := b.get(rctx, u)
+			status, err := b.get(ctx, t0.Add(b.cfg.Timeout), t)
 			t1 := time.Now()
 			if err != nil && ctx.Err() != nil {
 				return false
@@ -141,7 +134,7 @@ func (b *Bench) HTTPLimit(ctx context.Context) (*Result, error) {
 					code = "timeout"
 				}
 			case status != http.StatusOK:
-				code, msg = fmt.Sprintf("http_%d", status), fmt.Sprintf("GET %s: HTTP %d", u, status)
+				code, msg = fmt.Sprintf("http_%d", status), fmt.Sprintf("GET %s: HTTP %d", t.healthz, status)
 			}
 			w.count("healthz", t1.Sub(t0), due, t1, code, msg)
 			return true
@@ -151,23 +144,6 @@ func (b *Bench) HTTPLimit(ctx context.Context) (*Result, error) {
 		res.Workload = "http-limit"
 	}
 	return res, err
-}
-
-// get sends one GET and reads the whole answer, so the connection is reused.
-func (b *Bench) get(ctx context.Context, u string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := b.hc.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)); err != nil {
-		return resp.StatusCode, err
-	}
-	return resp.StatusCode, nil
 }
 
 // MeasureBaselines measures the sign limit for signFor (0: DefaultSignDuration),

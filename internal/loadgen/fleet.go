@@ -59,7 +59,7 @@ func (b *Bench) existingFleet(ctx context.Context) (*Fleet, error) {
 func (b *Bench) probeDevice(ctx context.Context, d *Device) error {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
 	defer cancel()
-	have, err := b.clients[0].GetDeviceVariables(ctx, d.identity())
+	have, err := b.targets[0].cl.GetDeviceVariables(ctx, d.identity())
 	if err != nil {
 		return fmt.Errorf("%w (was the fleet seeded with `licensor seed --product %s --devices N`, N ≥ %d?)", err, b.cfg.Fleet, b.cfg.Devices)
 	}

@@ -81,8 +81,9 @@ type Config struct {
 type Bench struct {
 	cfg      Config
 	wl       Workload
-	hc       *http.Client
-	clients  []*client.Client // one per target, sharing hc
+	tr       *fastTransport
+	hc       *http.Client // on tr: seeding, and the client package's calls
+	targets  []*target    // one per Config.Targets entry, in order
 	progress io.Writer
 }
 
@@ -156,7 +157,7 @@ func New(cfg Config) (*Bench, error) {
 		Transport:     tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	b := &Bench{cfg: cfg, wl: wl, hc: hc, progress: cfg.Progress}
+	b := &Bench{cfg: cfg, wl: wl, tr: tr, hc: hc, progress: cfg.Progress}
 	if b.progress == nil {
 		b.progress = io.Discard
 	}
@@ -165,7 +166,12 @@ func New(cfg Config) (*Bench, error) {
 		if err != nil {
 			return nil, err
 		}
-		b.clients = append(b.clients, c)
+		u, _ := url.Parse(t) // parsed above
+		thc, err := tr.host(u.Scheme, u.Host)
+		if err != nil {
+			return nil, err
+		}
+		b.targets = append(b.targets, &target{healthz: t + "/healthz", cl: c, hc: thc})
 	}
 	return b, nil
 }
@@ -563,23 +569,17 @@ func (b *Bench) Run(ctx context.Context, fleet *Fleet) (*Result, error) {
 		return func(ctx context.Context, due time.Time) bool {
 			d, req := sess.Next(n*c + uint64(w.id))
 			n++
-			cl := b.clients[(rr.Add(1)-1)%uint64(len(b.clients))]
-			var body any
-			if req.Body != nil {
-				body = req.Body
-			}
-			rctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+			t := b.targets[(rr.Add(1)-1)%uint64(len(b.targets))]
 			t0 := time.Now()
-			resp, err := cl.Do(rctx, req.Method, req.Endpoint, req.Query, body)
+			resp, err := b.send(ctx, t0.Add(cfg.Timeout), t, &req)
 			t1 := time.Now()
-			cancel()
 			if err != nil && ctx.Err() != nil {
 				return false // cut short by cancellation: not a measurement
 			}
 			if (w.requests+1)%int64(cfg.SampleEvery) == 0 {
 				w.sampleDue = true // stays due until a signed 200 answer is checked
 			}
-			code, msg := b.judge(w, cl, d, &req, resp, err)
+			code, msg := b.judge(w, t.cl, d, &req, resp, err)
 			sess.Answered(code)
 			w.count(req.Op, t1.Sub(t0), due, t1, code, msg)
 			return true
@@ -597,7 +597,7 @@ func (b *Bench) Run(ctx context.Context, fleet *Fleet) (*Result, error) {
 
 // judge returns the error code of one answer ("" for success), verifying
 // signatures when a sample is due, and the body of every unsigned answer.
-func (b *Bench) judge(w *worker, cl *client.Client, d *Device, req *Request, resp *client.Response, err error) (code, msg string) {
+func (b *Bench) judge(w *worker, cl *client.Client, d *Device, req *Request, resp answer, err error) (code, msg string) {
 	if err != nil {
 		var ne net.Error
 		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
@@ -605,15 +605,15 @@ func (b *Bench) judge(w *worker, cl *client.Client, d *Device, req *Request, res
 		}
 		return "transport_error", err.Error()
 	}
-	if resp.Status != http.StatusOK {
-		if e, perr := client.ParseAPIError(resp.Body); perr == nil {
+	if resp.status != http.StatusOK {
+		if e, perr := client.ParseAPIError(resp.body); perr == nil {
 			return e.Code, e.Message
 		}
-		return fmt.Sprintf("http_%d", resp.Status), fmt.Sprintf("HTTP %d: %.200q", resp.Status, resp.Body)
+		return fmt.Sprintf("http_%d", resp.status), fmt.Sprintf("HTTP %d: %.200q", resp.status, resp.body)
 	}
 	if req.Unsigned {
 		if req.Verify != nil {
-			if err := req.Verify(cl, d, resp.Body); err != nil {
+			if err := req.Verify(cl, d, resp.body); err != nil {
 				return "unexpected_response", err.Error()
 			}
 		}
@@ -626,11 +626,11 @@ func (b *Bench) judge(w *worker, cl *client.Client, d *Device, req *Request, res
 	w.sampled++
 	op := w.op(req.Op)
 	op.Sampled++
-	if err := cl.VerifyResponse(resp); err != nil {
+	if err := cl.VerifyResponse(resp.response()); err != nil {
 		return "bad_signature", err.Error()
 	}
 	if req.Verify != nil {
-		if err := req.Verify(cl, d, resp.Body); err != nil {
+		if err := req.Verify(cl, d, resp.body); err != nil {
 			if errors.Is(err, client.ErrLicenseSignatureInvalid) || errors.Is(err, client.ErrLicenseSignatureMissing) {
 				return "bad_signature", err.Error()
 			}

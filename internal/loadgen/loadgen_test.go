@@ -164,7 +164,7 @@ func TestTrackWorkloadsStoreWhatTheySay(t *testing.T) {
 			if res.Requests != 5 || res.ErrorCount() != 0 {
 				t.Fatalf("requests %d, errors %v %v", res.Requests, res.Errors, res.ErrorSamples)
 			}
-			cl := b.clients[0]
+			cl := b.targets[0].cl
 			vs, err := cl.GetDeviceVariables(context.Background(), f.Devices[0].identity())
 			if err != nil {
 				t.Fatal(err)

@@ -97,7 +97,7 @@ func (b *Bench) activateAll(ctx context.Context, f *Fleet) error {
 					return
 				}
 				d := &f.Devices[i]
-				cl := b.clients[i%int64(len(b.clients))]
+				cl := b.targets[i%int64(len(b.targets))].cl
 				actx, acancel := context.WithTimeout(ctx, b.cfg.Timeout)
 				_, err := cl.ActivateLicense(actx, client.ActivateRequest{Identity: d.identity(), Variables: b.wl.ActivationVars(d)})
 				acancel()

@@ -28,9 +28,10 @@ import (
 // 70 against 24–26 µs at saturation. The load generator shares the machine with the
 // server it measures, so what it spends is taken from the server.
 //
-// Requests are sent as they are built by net/http's types (the client package
-// speaks those), one HostClient per scheme and host, at most maxConns connections
-// each. A request's context deadline bounds it. A context cancelled while its request
+// The client package's requests (seeding) come as net/http's types and go out as
+// they are built; the measured requests are built on fasthttp's own (Bench.send,
+// Bench.get) and share the rest (exchange). One HostClient per scheme and host, at
+// most maxConns connections each. A request's deadline bounds it. A context cancelled while its request
 // is in flight closes every connection of the transport, so that the request ends at
 // once: in the load generator a request's context is only cancelled when its whole
 // run is (Ctrl-C, the caller's context), never one request alone.
@@ -108,8 +109,7 @@ func (t *fastTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Body != nil {
 		defer r.Body.Close()
 	}
-	ctx := r.Context()
-	if err := ctx.Err(); err != nil {
+	if err := r.Context().Err(); err != nil {
 		return nil, err
 	}
 	hc, err := t.host(r.URL.Scheme, r.URL.Host)
@@ -135,28 +135,9 @@ func (t *fastTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		req.SetBodyRaw(b)
 	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(t.timeout)
-	}
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(resp)
-	stop := context.AfterFunc(ctx, func() {
-		if errors.Is(ctx.Err(), context.Canceled) { // not its own deadline, which DoDeadline keeps
-			t.abort()
-		}
-	})
-	t.contexts.Store(req, ctx)
-	err = hc.DoDeadline(req, resp, deadline)
-	t.contexts.Delete(req)
-	stop()
-	switch {
-	case err == nil:
-	case ctx.Err() != nil:
-		return nil, ctx.Err()
-	case errors.Is(err, fasthttp.ErrNoFreeConns):
-		return nil, fmt.Errorf("no free connection in time: %w", context.DeadlineExceeded)
-	default:
+	if err := t.exchange(r.Context(), time.Time{}, hc, req, resp); err != nil {
 		return nil, err
 	}
 	body := bytes.Clone(resp.Body())
@@ -177,6 +158,45 @@ func (t *fastTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		out.Header.Add(string(k), string(v))
 	}
 	return out, nil
+}
+
+// exchange sends req on hc (one of this transport's) and reads the whole answer into
+// resp: RoundTrip's core, and what the measured requests use without net/http's
+// types. deadline bounds it; where it is zero, ctx's deadline does, or the
+// transport's timeout where ctx has none (a deadline passed as it is spares a
+// request a context and a timer of its own). ctx cancelled while the request is in
+// flight aborts every connection (see fastTransport).
+func (t *fastTransport) exchange(ctx context.Context, deadline time.Time, hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if deadline.IsZero() {
+		var ok bool
+		if deadline, ok = ctx.Deadline(); !ok {
+			deadline = time.Now().Add(t.timeout)
+		}
+	}
+	stop := context.AfterFunc(ctx, func() {
+		if errors.Is(ctx.Err(), context.Canceled) { // not its own deadline, which DoDeadline keeps
+			t.abort()
+		}
+	})
+	t.contexts.Store(req, ctx)
+	err := hc.DoDeadline(req, resp, deadline)
+	t.contexts.Delete(req)
+	stop()
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, fasthttp.ErrNoFreeConns):
+		return fmt.Errorf("no free connection in time: %w", context.DeadlineExceeded)
+	case errors.Is(err, fasthttp.ErrTimeout): // the deadline passed, as a context's would
+		return fmt.Errorf("no answer in time: %w", context.DeadlineExceeded)
+	default:
+		return err
+	}
 }
 
 // dial opens a connection to addr (IPv4 or IPv6) and tracks it until it is closed.

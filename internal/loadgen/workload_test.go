@@ -311,7 +311,7 @@ func TestMixedRunsCleanWithEveryKindOfRequest(t *testing.T) {
 		t.Fatalf("report ops %v", rep.Ops)
 	}
 	// Steady tracking kept the activation values, changing tracking wrote its own variables.
-	vs, err := b.clients[0].GetDeviceVariables(context.Background(), f.Devices[cfg.Concurrency*3].identity())
+	vs, err := b.targets[0].cl.GetDeviceVariables(context.Background(), f.Devices[cfg.Concurrency*3].identity())
 	if err != nil {
 		t.Fatal(err)
 	}
