@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -88,5 +89,26 @@ func TestSendTimesOutAtItsDeadline(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("took %v", d)
+	}
+}
+
+// TestSendRefusesAnOversizedAnswer: an answer of more than maxAnswerBytes is an error,
+// not a buffer of that size.
+func TestSendRefusesAnOversizedAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(maxAnswerBytes+1))
+		chunk := make([]byte, 1<<20)
+		for left := maxAnswerBytes + 1; left > 0; left -= len(chunk) {
+			if _, err := w.Write(chunk[:min(left, len(chunk))]); err != nil {
+				return // the client hung up
+			}
+		}
+	}))
+	defer srv.Close()
+	e := newEnv(t)
+	b := newBench(t, e.config("check", srv.URL))
+	_, err := b.send(context.Background(), time.Now().Add(time.Minute), b.targets[0], &Request{Method: http.MethodGet, Endpoint: "check_license"})
+	if err == nil {
+		t.Fatal("an oversized answer was accepted")
 	}
 }

@@ -55,6 +55,10 @@ func newFastTransport(maxConns int, timeout time.Duration) *fastTransport {
 
 type hostKey struct{ scheme, host string }
 
+// maxAnswerBytes bounds an answer's body (License API answers are a few KB, a seed
+// batch's a few hundred): the client package reads as much at most.
+const maxAnswerBytes = 64 << 20
+
 func (t *fastTransport) host(scheme, host string) (*fasthttp.HostClient, error) {
 	key := hostKey{scheme, host}
 	t.mu.Lock()
@@ -84,6 +88,8 @@ func (t *fastTransport) host(scheme, host string) (*fasthttp.HostClient, error) 
 			}
 			return false, err == io.EOF && (req.Header.IsGet() || req.Header.IsHead())
 		},
+		// An answer is read whole into memory: a bound, as the client package has.
+		MaxResponseBodySize: maxAnswerBytes,
 		// Header names as sent, not rewritten to fasthttp's canonical case.
 		DisableHeaderNamesNormalizing: true,
 		NoDefaultUserAgentHeader:      true,
