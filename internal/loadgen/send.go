@@ -48,8 +48,8 @@ func (b *Bench) send(ctx context.Context, deadline time.Time, t *target, r *Requ
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
 	u := t.cl.BaseURL() + "/" + r.Endpoint
-	if len(r.Query) > 0 {
-		u += "?" + r.Query.Encode()
+	if r.Query != "" {
+		u += "?" + r.Query
 	}
 	req.SetRequestURI(u)
 	req.Header.SetMethod(r.Method)

@@ -41,7 +41,7 @@ func TestSendSendsWhatTheClientSends(t *testing.T) {
 	tg := b.targets[0]
 	ctx := context.Background()
 	for _, r := range []Request{
-		{Method: http.MethodGet, Endpoint: "check_license", Query: url.Values{"license_key": {"K-1 é"}, "hardware_id": {"h&1"}}},
+		{Method: http.MethodGet, Endpoint: "check_license", Query: url.Values{"license_key": {"K-1 é"}, "hardware_id": {"h&1"}}.Encode()},
 		{Method: http.MethodPost, Endpoint: "track_device_variables", Body: []byte(`{"variables":{"a":"b"}}`)},
 	} {
 		seen = nil
@@ -49,7 +49,11 @@ func TestSendSendsWhatTheClientSends(t *testing.T) {
 		if r.Body != nil {
 			body = r.Body
 		}
-		want, err := tg.cl.Do(ctx, r.Method, r.Endpoint, r.Query, body)
+		query, err := url.ParseQuery(r.Query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := tg.cl.Do(ctx, r.Method, r.Endpoint, query, body)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,12 +19,14 @@ type Device struct {
 	HardwareID string
 	product    string
 	prefix     []byte // `{"hardware_id":…,"product":…,"license_key":…` for JSON bodies
+	query      string // the identity as GET parameters, encoded
 }
 
 func newDevice(i int, product, key, hw string) Device {
 	d := Device{Index: i, LicenseKey: key, HardwareID: hw, product: product}
 	b, _ := json.Marshal(client.Identity{Product: product, HardwareID: hw, LicenseKey: key})
 	d.prefix = b[:len(b)-1] // drop the closing brace
+	d.query = d.identity().Query().Encode()
 	return d
 }
 
@@ -42,9 +43,9 @@ func (d *Device) identityBody() []byte {
 // Request is one License API call a workload wants sent.
 type Request struct {
 	Method   string
-	Endpoint string     // e.g. "track_device_variables", relative to /api/v4/
-	Query    url.Values // GET parameters (nil: none)
-	Body     []byte     // JSON body (nil: none)
+	Endpoint string // e.g. "track_device_variables", relative to /api/v4/
+	Query    string // GET parameters, encoded ("": none)
+	Body     []byte // JSON body (nil: none)
 	// Op names what the request does ("check", "deactivate", …); results are also
 	// broken down by it.
 	Op string
@@ -246,7 +247,7 @@ func verifyTracked(_ *client.Client, _ *Device, body []byte) error {
 // checkRequest is check_license; sampled answers also have their v1
 // license_signature verified.
 func checkRequest(d *Device, _ uint64) Request {
-	return Request{Method: http.MethodGet, Endpoint: "check_license", Query: d.identity().Query(), Op: "check", Verify: verifyLicense}
+	return Request{Method: http.MethodGet, Endpoint: "check_license", Query: d.query, Op: "check", Verify: verifyLicense}
 }
 
 // verifyLicense checks the v1 license_signature of a license object (check and
@@ -270,7 +271,7 @@ type getVariablesOp struct {
 }
 
 func (g *getVariablesOp) request(d *Device, _ uint64) Request {
-	return Request{Method: http.MethodGet, Endpoint: "get_device_variables", Query: d.identity().Query(), Op: "get-variables", Verify: g.verify}
+	return Request{Method: http.MethodGet, Endpoint: "get_device_variables", Query: d.query, Op: "get-variables", Verify: g.verify}
 }
 
 func (g *getVariablesOp) verifyBody(_ *client.Client, _ *Device, body []byte) error {
