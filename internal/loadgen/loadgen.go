@@ -171,7 +171,7 @@ func New(cfg Config) (*Bench, error) {
 		if err != nil {
 			return nil, err
 		}
-		b.targets = append(b.targets, &target{healthz: t + "/healthz", cl: c, hc: thc})
+		b.targets = append(b.targets, &target{healthz: t + "/healthz", cl: c, host: thc})
 	}
 	return b, nil
 }

@@ -37,7 +37,7 @@ import (
 // run is (Ctrl-C, the caller's context), never one request alone.
 type fastTransport struct {
 	maxConns int
-	timeout  time.Duration // for requests whose context has no deadline
+	timeout  time.Duration // for requests given no deadline whose context has none
 
 	mu    sync.Mutex // guards hosts
 	hosts map[hostKey]*fasthttp.HostClient
@@ -56,7 +56,8 @@ func newFastTransport(maxConns int, timeout time.Duration) *fastTransport {
 type hostKey struct{ scheme, host string }
 
 // maxAnswerBytes bounds an answer's body (License API answers are a few KB, a seed
-// batch's a few hundred): the client package reads as much at most.
+// batch's a few hundred); a longer one fails with fasthttp.ErrBodyTooLarge. The
+// client package reads as much at most (and cuts the rest off).
 const maxAnswerBytes = 64 << 20
 
 func (t *fastTransport) host(scheme, host string) (*fasthttp.HostClient, error) {
@@ -88,7 +89,7 @@ func (t *fastTransport) host(scheme, host string) (*fasthttp.HostClient, error) 
 			}
 			return false, err == io.EOF && (req.Header.IsGet() || req.Header.IsHead())
 		},
-		// An answer is read whole into memory: a bound, as the client package has.
+		// An answer is read whole into memory: a bound.
 		MaxResponseBodySize: maxAnswerBytes,
 		// Header names as sent, not rewritten to fasthttp's canonical case.
 		DisableHeaderNamesNormalizing: true,
@@ -168,22 +169,22 @@ func (t *fastTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // exchange sends req on hc (one of this transport's) and reads the whole answer into
 // resp: RoundTrip's core, and what the measured requests use without net/http's
-// types. deadline bounds it; where it is zero, ctx's deadline does, or the
-// transport's timeout where ctx has none (a deadline passed as it is spares a
-// request a context and a timer of its own). ctx cancelled while the request is in
-// flight aborts every connection (see fastTransport).
+// types. The earlier of deadline and ctx's deadline bounds it, the transport's
+// timeout where neither is set (a deadline passed as it is spares a request a
+// context and a timer of its own). ctx cancelled while the request is in flight
+// aborts every connection (see fastTransport).
 func (t *fastTransport) exchange(ctx context.Context, deadline time.Time, hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+		deadline = d
+	}
 	if deadline.IsZero() {
-		var ok bool
-		if deadline, ok = ctx.Deadline(); !ok {
-			deadline = time.Now().Add(t.timeout)
-		}
+		deadline = time.Now().Add(t.timeout)
 	}
 	stop := context.AfterFunc(ctx, func() {
-		if errors.Is(ctx.Err(), context.Canceled) { // not its own deadline, which DoDeadline keeps
+		if errors.Is(ctx.Err(), context.Canceled) { // not a deadline, which DoDeadline keeps
 			t.abort()
 		}
 	})

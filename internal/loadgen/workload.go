@@ -12,7 +12,8 @@ import (
 	"github.com/licensor/licensor/client"
 )
 
-// Device is one seeded license activated on one hardware id.
+// Device is one seeded license activated on one hardware id. Make it with
+// newDevice, which fills in the request parts made once (prefix, query).
 type Device struct {
 	Index      int
 	LicenseKey string
