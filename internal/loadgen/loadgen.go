@@ -93,12 +93,13 @@ func New(cfg Config) (*Bench, error) {
 		return nil, errors.New("at least one target URL is required")
 	}
 	cfg.Targets = slices.Clone(cfg.Targets)
+	urls := make([]*url.URL, len(cfg.Targets))
 	for i, t := range cfg.Targets {
 		u, err := url.Parse(t)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("target %q is not an http(s) URL", t)
 		}
-		cfg.Targets[i] = strings.TrimRight(t, "/")
+		cfg.Targets[i], urls[i] = strings.TrimRight(t, "/"), u
 	}
 	switch {
 	case cfg.APIKey == "" || cfg.SharedKey == "":
@@ -161,13 +162,12 @@ func New(cfg Config) (*Bench, error) {
 	if b.progress == nil {
 		b.progress = io.Discard
 	}
-	for _, t := range cfg.Targets {
+	for i, t := range cfg.Targets {
 		c, err := client.New(t, cfg.APIKey, cfg.SharedKey, cfg.PublicKeyPEM, client.WithHTTPClient(hc))
 		if err != nil {
 			return nil, err
 		}
-		u, _ := url.Parse(t) // parsed above
-		thc, err := tr.host(u.Scheme, u.Host)
+		thc, err := tr.host(urls[i].Scheme, urls[i].Host)
 		if err != nil {
 			return nil, err
 		}
