@@ -29,6 +29,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/licensor/licensor/internal/signing"
 )
 
 // Errors returned when a response cannot be trusted or is not what the protocol
@@ -294,13 +296,14 @@ func (c *Client) VerifyResponse(r *Response) error {
 // LicenseSigningString is the message of the v1 license_signature:
 // lowercase(hardware_id + "#" + id + "#" + validity) where id is the username
 // up to its first "|" (user-based) or the license key, and validity is the
-// validity_period as received ("" when null).
+// validity_period as received ("" when null). It is lowercased as JavaScript's
+// toLowerCase and Python's str.lower() do (İ becomes "i̇", a word's final Σ ς).
 func LicenseSigningString(hardwareID, licenseKey, username, validity string) string {
 	id := licenseKey
 	if username != "" {
 		id, _, _ = strings.Cut(username, "|")
 	}
-	return strings.ToLower(hardwareID + "#" + id + "#" + validity)
+	return signing.V1Message(hardwareID, id, validity)
 }
 
 // VerifyLicenseSignature checks a v1 license_signature.

@@ -170,3 +170,64 @@ func runVerify(t *testing.T, node string, items any, wantOK bool) string {
 	}
 	return stdout.String()
 }
+
+// TestV1LicenseSignatureLowercasesAsClients activates and checks with a hardware id
+// and a license key whose lowercase differs between Go's strings.ToLower and
+// JavaScript's toLowerCase (İ, a word-final Σ), and verifies the v1
+// license_signature over the message the clients make (reference §6.1): spelled out
+// here, and, where node is on PATH, made by node itself as the Node SDK makes it.
+func TestV1LicenseSignatureLowercasesAsClients(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, shared, "license-key")
+	prefix := uniq("k")
+	key := prefix + "-ΚΛΕΙΔΙ-ΟΔΟΣ"
+	l := f.order(lic{key: key, maxActivations: 1, validity: "2030-01-01 00:00:00"}).Licenses[0]
+	id := f.keyID(l, "HW-İSTANBUL-ΟΔΟΣ")
+	act, err := f.c.Do(ctx(), "POST", "activate_license", nil, activateReq(id))
+	if err != nil || act.Status != 200 {
+		t.Fatalf("activate: %v %+v", err, act)
+	}
+	chk, err := f.c.Do(ctx(), "GET", "check_license", id.Query(), nil)
+	if err != nil || chk.Status != 200 {
+		t.Fatalf("check: %v %+v", err, chk)
+	}
+	want := "hw-i\u0307stanbul-οδος#" + strings.ToLower(prefix) + "-κλειδι-οδος#2030-01-01t00:00:00.000z"
+	type v1 struct {
+		PublicKey  string `json:"publicKey"`
+		HardwareID string `json:"hardwareId"`
+		ID         string `json:"id"`
+		Validity   string `json:"validity"`
+		Signature  string `json:"signature"`
+	}
+	var items []v1
+	for name, r := range map[string]*client.Response{"activate": act, "check": chk} {
+		var body struct {
+			LicenseSignature string `json:"license_signature"`
+			ValidityPeriod   string `json:"validity_period"`
+		}
+		if err := json.Unmarshal(r.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		if err := client.VerifySignature(f.c.PublicKey(), []byte(want), body.LicenseSignature); err != nil {
+			t.Errorf("%s: license_signature does not verify over %q: %v", name, want, err)
+		}
+		items = append(items, v1{shared.creds.PublicKey, id.HardwareID, key, body.ValidityPeriod, body.LicenseSignature})
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not on PATH: skipping the node verification of license_signature")
+	}
+	in, err := json.Marshal(items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := filepath.Abs(filepath.Join("testdata", "verify-v1.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, script)
+	cmd.Stdin = bytes.NewReader(in)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("verify-v1.js: %v\n%s", err, out)
+	}
+}

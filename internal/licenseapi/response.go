@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor/internal/licensing"
+	"github.com/licensor/licensor/internal/signing"
 )
 
 // isoMillis is the License API's timestamp format: ISO-8601 UTC with milliseconds.
@@ -154,7 +155,7 @@ func v1SigningString(hardwareID string, st licensing.LicenseState, username stri
 	if st.License.ValidityPeriod != nil {
 		validity = iso(*st.License.ValidityPeriod)
 	}
-	return strings.ToLower(hardwareID + "#" + id + "#" + validity)
+	return signing.V1Message(hardwareID, id, validity)
 }
 
 // newLicenseBody fills the fields common to activation and check.
