@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -18,7 +19,22 @@ func TestCheckLicense(t *testing.T) {
 		t.Fatal(err) // signatures verified
 	}
 	hasKeys(t, "check", c.Raw, []string{"id", "license_key", "license_active", "license_enabled", "is_expired", "device_id",
-		"validity_period", "times_activated", "max_activations", "product_details", "company", "license_signature"})
+		"validity_period", "times_activated", "max_activations", "product_details", "company", "license_signature",
+		"is_borrowed", "borrowed_until"})
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(c.Raw, &fields); err != nil {
+		t.Fatal(err)
+	}
+	if string(fields["is_borrowed"]) != "false" || string(fields["borrowed_until"]) != "null" {
+		t.Errorf("is_borrowed %s, borrowed_until %s: want false and null (reference §7.2)", fields["is_borrowed"], fields["borrowed_until"])
+	}
+	var activation map[string]json.RawMessage
+	if err := json.Unmarshal(a.Raw, &activation); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := activation["borrowed_until"]; ok {
+		t.Errorf("the activation answer has borrowed_until, a check field: %s", a.Raw)
+	}
 	if c.ID != l.ID || !c.LicenseActive || !c.LicenseEnabled || c.IsExpired || c.DeviceID != a.DeviceID || c.TimesActivated != 1 || c.MaxActivations != 2 {
 		t.Errorf("check %s", c.Raw)
 	}

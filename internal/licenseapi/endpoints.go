@@ -67,7 +67,7 @@ func (h *Handler) check(ctx context.Context, q *request) (any, error) {
 	b.LicenseActive = ptr(st.License.Active)
 	b.LicenseEnabled = ptr(st.License.Enabled)
 	b.IsBorrowed = ptr(false)
-	b.BorrowedUntil = nil
+	b.BorrowedUntil = jsonNull
 	if _, err := h.withV1(ctx, q, b, st, id); err != nil {
 		return nil, err
 	}

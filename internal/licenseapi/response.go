@@ -1,6 +1,7 @@
 package licenseapi
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -139,11 +140,14 @@ type licenseBody struct {
 	Variables        []trackedVariable `json:"variables,omitempty"`
 
 	// check_license
-	LicenseActive  *bool   `json:"license_active,omitempty"`
-	LicenseEnabled *bool   `json:"license_enabled,omitempty"`
-	IsBorrowed     *bool   `json:"is_borrowed,omitempty"`
-	BorrowedUntil  *string `json:"borrowed_until,omitempty"`
+	LicenseActive  *bool           `json:"license_active,omitempty"`
+	LicenseEnabled *bool           `json:"license_enabled,omitempty"`
+	IsBorrowed     *bool           `json:"is_borrowed,omitempty"`
+	BorrowedUntil  json.RawMessage `json:"borrowed_until,omitempty"` // jsonNull in check answers: nothing is borrowed
 }
+
+// jsonNull is an answer's null that is present, where nil would leave the field out.
+var jsonNull = json.RawMessage("null")
 
 // v1SigningString is lowercase(hardware_id#user-or-key#validity) (reference §6.1).
 func v1SigningString(hardwareID string, st licensing.LicenseState, username string) string {
