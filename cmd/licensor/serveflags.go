@@ -32,7 +32,7 @@ func protectionFlags(fs *flag.FlagSet) *protection {
 	p.authorization = fs.Int("rate-authorization", 0, "API requests per Authorization header value per second (0: off; default from --rate-limits)")
 	p.readHeader = fs.Duration("read-header-timeout", server.DefaultReadHeaderTimeout, "time a client has to send a request's headers")
 	p.read = fs.Duration("read-timeout", server.DefaultReadTimeout, "time a client has to send a whole request, body included (late: 408)")
-	p.write = fs.Duration("write-timeout", server.DefaultWriteTimeout, "time the server has to answer once a request's headers are read")
+	p.write = fs.Duration("write-timeout", server.DefaultWriteTimeout, "time the server has to answer once a request is read")
 	p.idle = fs.Duration("idle-timeout", server.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
 	p.maxHeaderBytes = fs.Int("max-header-bytes", server.DefaultMaxHeaderBytes, "largest request headers in bytes (larger: 431)")
 	return p

@@ -44,7 +44,7 @@ type Config struct {
 
 // The HTTP server's defaults: a client has ReadHeaderTimeout to send its request line
 // and headers, ReadTimeout for the whole request including its body, the server has
-// WriteTimeout from the end of the headers to send its answer, and an idle keep-alive
+// WriteTimeout once the request is read to send its answer, and an idle keep-alive
 // connection is closed after IdleTimeout. Larger headers are answered 431.
 const (
 	DefaultReadHeaderTimeout = 10 * time.Second
@@ -173,10 +173,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
-		WriteTimeout:      s.cfg.WriteTimeout,
-		IdleTimeout:       s.cfg.IdleTimeout,
-		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
+		// net/http counts its write timeout from the end of the headers, the body's
+		// reading included: with ReadTimeout added, an answer has WriteTimeout once the
+		// request is read, and a body still arriving at ReadTimeout gets its 408 (with
+		// the two equal, the write deadline had passed by then and the connection
+		// closed without an answer).
+		WriteTimeout:   s.cfg.ReadTimeout + s.cfg.WriteTimeout,
+		IdleTimeout:    s.cfg.IdleTimeout,
+		MaxHeaderBytes: s.cfg.MaxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
 	}
 	pctx, stopProbe := context.WithCancel(context.Background())
 	defer stopProbe()

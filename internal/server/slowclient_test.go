@@ -125,7 +125,7 @@ func TestSlowClients(t *testing.T) {
 	addr, creds, log := serveForTest(t, Config{
 		ReadHeaderTimeout: headerTimeout,
 		ReadTimeout:       readTimeout,
-		WriteTimeout:      5 * time.Second,
+		WriteTimeout:      readTimeout, // as the defaults are: equal, and a late body still gets its 408
 		IdleTimeout:       time.Second,
 	})
 
