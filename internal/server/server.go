@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -120,17 +121,31 @@ func orDefault[T time.Duration | int](v *T, def T) {
 	}
 }
 
-// Handler routes /api/v4/, /api/v1/ and /healthz; anything else is a JSON 404.
+// Handler routes /api/v4/…, /api/v1/…, /healthz and GET /metrics by their path as
+// sent; anything else is a JSON 404. (http.ServeMux would answer a path with "//",
+// "." or ".." segments, or an API's prefix without its slash, with a redirect that
+// clients follow with the method and body of a POST, and in HTML.)
 func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle(licenseapi.Prefix, s.limits.limit(s.license, s.license.WriteError))
-	mux.Handle(manageapi.Prefix, s.limits.limit(s.manage, s.manage.WriteError))
-	mux.HandleFunc("/healthz", s.health)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.license.WriteError(w, r, licensing.Errorf(licensing.ENotFound, "API path %s does not exist", r.URL.Path))
-	})
-	return realIP(s.cfg.TrustedProxies, mux)
+	license := s.limits.limit(s.license, s.license.WriteError)
+	manage := s.limits.limit(s.manage, s.manage.WriteError)
+	metrics := promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})
+	return realIP(s.cfg.TrustedProxies, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case strings.HasPrefix(p, licenseapi.Prefix):
+			license.ServeHTTP(w, r)
+		case strings.HasPrefix(p, manageapi.Prefix):
+			manage.ServeHTTP(w, r)
+		case p == "/healthz":
+			s.health(w, r)
+		case p == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			metrics.ServeHTTP(w, r)
+		case p == "/metrics":
+			w.Header().Set("Allow", "GET, HEAD")
+			s.license.WriteError(w, r, licensing.Errorf(licensing.EMethodNotAllowed, "/metrics does not allow %s; use GET", r.Method))
+		default:
+			s.license.WriteError(w, r, licensing.Errorf(licensing.ENotFound, "API path %s does not exist", p))
+		}
+	}))
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {

@@ -67,3 +67,42 @@ func TestRoutesHealthAndMetrics(t *testing.T) {
 		t.Fatalf("unhealthy healthz %d", code)
 	}
 }
+
+// TestOddPathsGetJSONNotRedirects: paths that http.ServeMux would redirect ("//", ".",
+// "..", a prefix without its slash) are answered in the JSON error shape, never with
+// a redirect a client would follow with a POST's body.
+func TestOddPathsGetJSONNotRedirects(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "l.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := New(licensing.NewService(st), Config{})
+	h := s.Handler()
+	for _, c := range []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		{"GET", "/api/v4//check_license", 404, "not_found"},
+		{"GET", "/api/v4/./check_license", 404, "not_found"},
+		{"POST", "/api/v4/../v1/products/", 404, "not_found"},
+		{"GET", "/api/v4", 404, "not_found"},
+		{"GET", "/api/v1", 404, "not_found"},
+		{"GET", "/api", 404, "not_found"},
+		{"GET", "//healthz", 404, "not_found"},
+		{"GET", "/healthz/", 404, "not_found"},
+		{"POST", "/metrics", 405, "method_not_allowed"},
+	} {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			r := httptest.NewRequest(c.method, "http://x/", nil)
+			r.URL.Path = c.path // as sent: httptest would not keep "//" or ".."
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != c.status || !strings.Contains(w.Body.String(), `"code":"`+c.code+`"`) ||
+				w.Header().Get("Content-Type") != "application/json" {
+				t.Errorf("%d %s %q, want %d with code %s", w.Code, w.Header().Get("Content-Type"), w.Body, c.status, c.code)
+			}
+		})
+	}
+}
