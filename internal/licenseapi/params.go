@@ -284,6 +284,10 @@ func (p *params) identity(alsoRequired ...string) (licensing.Identity, error) {
 	if len(missing) > 0 {
 		return id, licensing.MissingParameters(missing...)
 	}
+	// The reference's schemas take one kind of identity (a oneOf): a key, or a user.
+	if id.LicenseKey != "" && id.Username != "" {
+		return id, licensing.FieldError("username", "license_key and username cannot be sent together: a license is key-based or user-based")
+	}
 	return id, nil
 }
 

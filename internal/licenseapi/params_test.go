@@ -93,6 +93,26 @@ func TestVariablesOrderAndDuplicates(t *testing.T) {
 	}
 }
 
+func TestIdentityKinds(t *testing.T) {
+	for _, tt := range []struct {
+		body, code string // code "": accepted
+	}{
+		{`{"hardware_id":"h","product":"p","license_key":"K"}`, ""},
+		{`{"hardware_id":"h","product":"p","username":"u@x.com","password":"pw"}`, ""},
+		{`{"hardware_id":"h","product":"p","license_key":"","username":"u@x.com"}`, ""},
+		{`{"hardware_id":"h","product":"p","license_key":null,"username":"u@x.com"}`, ""},
+		{`{"hardware_id":"h","product":"p","license_key":"K","username":"u@x.com","password":"pw"}`, licensing.EValidation},
+		{`{"hardware_id":"h","license_key":"K","username":"u@x.com"}`, licensing.EMissingParameters},
+	} {
+		t.Run(tt.body, func(t *testing.T) {
+			_, err := bodyParams(t, tt.body).identity()
+			if got := licensing.ErrorCode(err); (err == nil) != (tt.code == "") || (err != nil && got != tt.code) {
+				t.Fatalf("err = %v, want code %q", err, tt.code)
+			}
+		})
+	}
+}
+
 func TestLicenseID(t *testing.T) {
 	tests := []struct {
 		body string
