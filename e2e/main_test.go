@@ -63,6 +63,44 @@ func run(m *testing.M) int {
 	return code
 }
 
+// TestBuiltFromTheseSources reads every file the binary under test is built from (Go
+// sources but tests, embedded SQL, go.mod and go.sum). go test caches a package's
+// result by its test binary and the files its tests opened (opened during m.Run: the
+// build in TestMain is not logged); the binary is built by this process, not linked
+// into it, so without these reads a changed server would leave the suite's cached
+// result standing.
+func TestBuiltFromTheseSources(t *testing.T) {
+	n, err := readSources("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 50 {
+		t.Fatalf("read %d source files under the module root; the walk is missing them", n)
+	}
+}
+
+func readSources(root string) (n int, err error) {
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(name, ".") || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if (strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) ||
+			strings.HasSuffix(name, ".sql") || name == "go.mod" || name == "go.sum" {
+			n++
+			_, err = os.ReadFile(path)
+		}
+		return err
+	})
+	return n, err
+}
+
 // creds is the JSON `licensor init --json` and `licensor company create --json` print.
 type creds struct {
 	CompanyID     int64  `json:"company_id"`
