@@ -27,10 +27,10 @@ func TestDeactivateLicense(t *testing.T) {
 	if m := f.getLicense(l.ID); m.TimesActivated != 0 {
 		t.Errorf("times_activated %d after deactivation", m.TimesActivated)
 	}
-	// The seat is free.
+	// The seat is free; taking it on another device is a transfer.
 	a2 := f.activate(id2)
-	if a2.TimesActivated != 1 {
-		t.Errorf("times_activated %d", a2.TimesActivated)
+	if a2.TimesActivated != 1 || a2.TransferCount != 1 {
+		t.Errorf("times_activated %d transfer_count %d, want 1 1", a2.TimesActivated, a2.TransferCount)
 	}
 	// The deactivated device is gone for device-scoped calls, twice deactivating fails.
 	_, err = f.c.CheckLicense(ctx(), checkReq(id1))
@@ -45,6 +45,13 @@ func TestDeactivateLicense(t *testing.T) {
 		t.Fatal(err)
 	}
 	back := f.activate(id1)
+	// Back on a device known before is a transfer too (A→B→A counts twice).
+	if back.TransferCount != 2 {
+		t.Errorf("transfer_count %d after hw-d1 → hw-d2 → hw-d1, want 2", back.TransferCount)
+	}
+	if m := f.getLicense(l.ID); m.TransferCount != 2 {
+		t.Errorf("management view: transfer_count %d, want 2", m.TransferCount)
+	}
 	vs, err := f.c.GetDeviceVariables(ctx(), id1)
 	if err != nil {
 		t.Fatal(err)

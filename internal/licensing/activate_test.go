@@ -129,6 +129,78 @@ func TestActivationSeats(t *testing.T) {
 	}
 }
 
+// TestActivationTransfers plays sequences of activate (a), deactivate (d), blacklist (b)
+// and reset (r) and checks transfer_count after every step, in the activation's answer
+// and as stored: an activation that takes a seat after a deactivation counts a transfer
+// unless it is the deactivated device's (reference §7.1, §11).
+func TestActivationTransfers(t *testing.T) {
+	e := newEnv(t)
+	p := e.product(licensing.AuthLicenseKey)
+	type step struct {
+		op        byte
+		hw        string
+		want      string // the activation's error code
+		transfers int64  // transfer_count afterwards
+	}
+	ok := ""
+	cases := []struct {
+		name  string
+		max   int64
+		steps []step
+	}{
+		{"A→B", 1, []step{{'a', "A", ok, 0}, {'d', "A", ok, 0}, {'a', "B", ok, 1}}},
+		{"A→B→A", 1, []step{{'a', "A", ok, 0}, {'d', "A", ok, 0}, {'a', "B", ok, 1}, {'d', "B", ok, 1}, {'a', "A", ok, 2}}},
+		{"A→A", 1, []step{{'a', "A", ok, 0}, {'d', "A", ok, 0}, {'a', "A", ok, 0}, {'d', "A", ok, 0}, {'a', "A", ok, 0}}},
+		{"A→A clears the pending transfer", 2, []step{{'a', "A", ok, 0}, {'d', "A", ok, 0}, {'a', "A", ok, 0}, {'a', "B", ok, 0}}},
+		{"two seats: A, B active, A leaves, C comes", 2, []step{
+			{'a', "A", ok, 0}, {'a', "B", ok, 0}, {'d', "A", ok, 0}, {'a', "C", ok, 1}, {'a', "A", licensing.EMaxActivations, 1},
+			{'d', "B", ok, 1}, {'a', "A", ok, 2}}},
+		{"activations without a deactivation never count", 3, []step{
+			{'a', "A", ok, 0}, {'a', "B", ok, 0}, {'a', "A", ok, 0}, {'a', "C", ok, 0}}},
+		{"re-activating an active device leaves the transfer pending", 2, []step{
+			{'a', "A", ok, 0}, {'a', "B", ok, 0}, {'d', "A", ok, 0}, {'a', "B", ok, 0}, {'a', "C", ok, 1}}},
+		{"the last deactivation is the pending one", 2, []step{
+			{'a', "A", ok, 0}, {'a', "B", ok, 0}, {'d', "A", ok, 0}, {'d', "B", ok, 0}, {'a', "A", ok, 1}, {'a', "B", ok, 1}}},
+		{"one transfer per deactivation", 2, []step{
+			{'a', "A", ok, 0}, {'d', "A", ok, 0}, {'a', "B", ok, 1}, {'a', "C", ok, 1}}},
+		{"a refused activation leaves the transfer pending", 1, []step{
+			{'a', "A", ok, 0}, {'a', "B", licensing.EMaxActivations, 0}, {'d', "A", ok, 0}, {'b', "A", ok, 0},
+			{'a', "A", licensing.EBlacklisted, 0}, {'a', "B", ok, 1}}},
+		{"a reset clears the pending transfer", 1, []step{{'a', "A", ok, 0}, {'d', "A", ok, 0}, {'r', "", ok, 0}, {'a', "B", ok, 0}}},
+		{"a reset counts no transfer", 1, []step{
+			{'a', "A", ok, 0}, {'d', "A", ok, 0}, {'a', "B", ok, 1}, {'r', "", ok, 1}, {'a', "A", ok, 1}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := e.with(t)
+			k := e.uniq("K")
+			l := e.keyLicense(p.ShortCode, k, tc.max)
+			for i, s := range tc.steps {
+				id := keyID(p.ShortCode, k, s.hw)
+				switch s.op {
+				case 'a':
+					st, err := e.svc.Activate(e.ctx, e.cid, licensing.ActivateRequest{Identity: id})
+					if got := licensing.ErrorCode(err); err != nil && got != s.want || err == nil && s.want != "" {
+						t.Fatalf("step %d %c %s: got %v, want %q", i, s.op, s.hw, err, s.want)
+					}
+					if err == nil && st.License.TransferCount != s.transfers {
+						t.Errorf("step %d %c %s: answer transfer_count %d, want %d", i, s.op, s.hw, st.License.TransferCount, s.transfers)
+					}
+				case 'd':
+					e.deactivate(id)
+				case 'b':
+					e.blacklist(e.device(l.ID, s.hw).ID)
+				case 'r':
+					e.reset(l.ID)
+				}
+				if got := e.lic(l.ID).TransferCount; got != s.transfers {
+					t.Fatalf("step %d %c %s: transfer_count %d, want %d", i, s.op, s.hw, got, s.transfers)
+				}
+			}
+		})
+	}
+}
+
 // TestActivateRefusals checks each refusal of Activate, built so that it also breaks every
 // rule checked after it, and that a refusal takes no seat and makes no device.
 func TestActivateRefusals(t *testing.T) {

@@ -27,7 +27,9 @@ type ActivateRequest struct {
 
 // Activate creates or re-activates the device for (license, hardware_id). Re-activating
 // an active device is idempotent and takes no new seat; a new seat is refused when the
-// license already has max_activations active devices.
+// license already has max_activations active devices. An activation that takes a seat
+// after a deactivation counts a transfer unless it is the deactivated device's (see
+// takeTransfer).
 func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateRequest) (LicenseState, error) {
 	if err := s.ValidateVariables(req.Variables); err != nil {
 		return LicenseState{}, err
@@ -92,6 +94,7 @@ func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateReq
 			d.Active = true
 			d.TimeActivated = &now
 			d.TimeDeactivated = nil
+			takeTransfer(&l, d.ID) // d.ID is 0 for a new device: another device than any deactivated
 		}
 		if found {
 			err = tx.UpdateDevice(ctx, &d)
@@ -135,6 +138,20 @@ func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateReq
 	return st, err
 }
 
+// takeTransfer consumes the license's pending transfer, if any, for an activation that
+// takes a seat on device deviceID: on another device than the one deactivated it counts
+// a transfer (reference §7.1: "deactivated on one device and activated on another, even
+// a previously known one", so A→B→A counts twice), on the same device it does not.
+func takeTransfer(l *License, deviceID int64) {
+	if l.PendingTransferFrom == 0 {
+		return
+	}
+	if deviceID != l.PendingTransferFrom {
+		l.TransferCount++
+	}
+	l.PendingTransferFrom = 0
+}
+
 // recountSeats sets times_activated to the number of active devices, so the counter can
 // never drift from the rows it counts.
 func (s *Service) recountSeats(ctx context.Context, tx Tx, l *License, now time.Time) error {
@@ -148,6 +165,8 @@ func (s *Service) recountSeats(ctx context.Context, tx Tx, l *License, now time.
 }
 
 // Deactivate stores any variables sent, then deactivates the device and frees its seat.
+// The license remembers the device as its pending transfer (replacing an earlier one):
+// the next activation that takes a seat counts a transfer if it is another device's.
 func (s *Service) Deactivate(ctx context.Context, companyID int64, id Identity, vars []VarInput) error {
 	if err := s.ValidateVariables(vars); err != nil {
 		return err
@@ -170,6 +189,7 @@ func (s *Service) Deactivate(ctx context.Context, companyID int64, id Identity, 
 		if err := s.recountSeats(ctx, tx, &l, now); err != nil {
 			return err
 		}
+		l.PendingTransferFrom = d.ID
 		if err := tx.UpdateLicense(ctx, &l); err != nil {
 			return fmt.Errorf("update license: %w", err)
 		}

@@ -372,13 +372,16 @@ func (s *Service) UpdateLicense(ctx context.Context, companyID, id int64, p Lice
 	})
 }
 
-// ResetLicense deactivates every device of a license and clears its activation state.
+// ResetLicense deactivates every device of a license and clears its activation state,
+// a pending transfer included: a reset starts the license over (the vendor's act, not a
+// move of the user's from one device to another, and it names no one device it moved
+// from), so the next activation counts no transfer. transfer_count keeps its history.
 func (s *Service) ResetLicense(ctx context.Context, companyID, id int64) (LicenseDetail, error) {
 	return s.changeLicense(ctx, companyID, id, AuditLicenseReset, func(ctx context.Context, tx Tx, l *License) error {
 		if err := tx.DeactivateDevices(ctx, l.ID, s.Now()); err != nil {
 			return fmt.Errorf("deactivate devices: %w", err)
 		}
-		l.TimesActivated, l.Active = 0, false
+		l.TimesActivated, l.Active, l.PendingTransferFrom = 0, false, 0
 		return nil
 	})
 }

@@ -86,9 +86,13 @@ type License struct {
 	AllowUnlimitedActivations bool
 	TimesActivated            int64
 	TransferCount             int64
-	ValidityPeriod            *time.Time // nil: never expires
-	CreatedAt                 time.Time
-	UpdatedAt                 time.Time
+	// PendingTransferFrom is the device of the license's last deactivation (0: none),
+	// until the next activation that takes a seat consumes it (counting a transfer if
+	// that activation is another device's) or a reset clears it.
+	PendingTransferFrom int64
+	ValidityPeriod      *time.Time // nil: never expires
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 // Expired reports whether the license's validity period has passed at now.

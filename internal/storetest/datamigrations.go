@@ -64,6 +64,7 @@ type dataMigration struct {
 var dataMigrations = []dataMigration{
 	{"SignatureMemoInDevices", "0005", signatureMemoMigration},
 	{"DeviceChecks", "0006", deviceChecksMigration},
+	{"PendingTransfer", "0007", pendingTransferMigration},
 }
 
 // oldFixture writes, with statements every schema version takes, a company, product,
@@ -169,5 +170,38 @@ func deviceChecksMigration(t *testing.T, db *sql.DB, open func(context.Context) 
 	}
 	if _, err := db.ExecContext(ctx, `SELECT last_check FROM devices`); err == nil {
 		t.Error("devices.last_check is still there")
+	}
+}
+
+// pendingTransferMigration: after migration 7 a license written before it reads as it
+// was, with no transfer pending, and the new field is written and read back.
+func pendingTransferMigration(t *testing.T, db *sql.DB, open func(context.Context) (licensing.Store, error)) {
+	ctx := context.Background()
+	exec := oldFixture(t, db)
+	exec(`UPDATE licenses SET times_activated = 3, transfer_count = 7 WHERE id = 1`)
+
+	st, err := open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	read := func() licensing.License {
+		t.Helper()
+		var l licensing.License
+		if err := st.ReadSingle(ctx, func(tx licensing.Tx) (err error) { l, err = tx.License(ctx, 1, 1); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	l := read()
+	if l.TimesActivated != 3 || l.TransferCount != 7 || l.PendingTransferFrom != 0 || l.LicenseKey != "K" {
+		t.Fatalf("license after the migration: %+v, want times_activated 3, transfer_count 7, no transfer pending", l)
+	}
+	l.PendingTransferFrom = 2
+	if err := st.Write(ctx, func(tx licensing.Tx) error { return tx.UpdateLicense(ctx, &l) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); !reflect.DeepEqual(got, l) {
+		t.Errorf("license written after the migration reads %+v, want %+v", got, l)
 	}
 }

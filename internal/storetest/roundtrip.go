@@ -340,7 +340,7 @@ func testLicenseRoundTrip(t *testing.T, e *env) {
 			IsTrial: true, AllowUnlimitedActivations: true, ValidityPeriod: ptr(at(1000)), CreatedAt: at(3), UpdatedAt: at(3)}},
 		{"second keyless license", licensing.License{LicenseType: licensing.TypeSubscription, Enabled: true, CreatedAt: at(4), UpdatedAt: at(4)}},
 		{"int64 fields near 2^53", licensing.License{LicenseKey: "BIG", LicenseType: licensing.TypeSubscription, Enabled: true,
-			MaxActivations: maxID, TimesActivated: maxID - 1, TransferCount: maxID - 2,
+			MaxActivations: maxID, TimesActivated: maxID - 1, TransferCount: maxID - 2, PendingTransferFrom: maxID - 3,
 			ValidityPeriod: ptr(time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC)), CreatedAt: at(5), UpdatedAt: at(6)}},
 		{"unicode key, expiry before 1970", licensing.License{LicenseKey: unicodeKey, LicenseType: licensing.TypePerpetual,
 			ValidityPeriod: ptr(time.UnixMilli(-86_400_001).UTC()), CreatedAt: at(7), UpdatedAt: at(8)}},
@@ -386,7 +386,7 @@ func testUpdateLicense(t *testing.T, e *env) {
 	}{
 		{"flags off, counters up, expiry set", func(l *licensing.License) {
 			l.Enabled, l.Active, l.AllowUnlimitedActivations = false, false, true
-			l.MaxActivations, l.TimesActivated, l.TransferCount = 7, 2, 3
+			l.MaxActivations, l.TimesActivated, l.TransferCount, l.PendingTransferFrom = 7, 2, 3, 4
 			l.ValidityPeriod = ptr(at(500))
 		}},
 		{"expiry removed, flags on", func(l *licensing.License) {
@@ -394,8 +394,9 @@ func testUpdateLicense(t *testing.T, e *env) {
 			l.ValidityPeriod = nil
 		}},
 		{"counters to zero and near 2^53", func(l *licensing.License) {
-			l.MaxActivations, l.TimesActivated, l.TransferCount = maxID, 0, maxID
+			l.MaxActivations, l.TimesActivated, l.TransferCount, l.PendingTransferFrom = maxID, 0, maxID, maxID
 		}},
+		{"pending transfer cleared", func(l *licensing.License) { l.PendingTransferFrom = 0 }},
 	}
 	for i, s := range steps {
 		s.change(&l)

@@ -1,0 +1,4 @@
+-- A license remembers the device whose deactivation was its last, so that the next
+-- activation taking a seat on another device counts a transfer (transfer_count). 0 is
+-- none. A constant default: SQLite adds the column to the schema only, no row is rewritten.
+ALTER TABLE licenses ADD COLUMN pending_transfer_from INTEGER NOT NULL DEFAULT 0;
