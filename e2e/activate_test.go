@@ -53,6 +53,11 @@ func TestActivateKeyBased(t *testing.T) {
 	if n := len(f.devices(l.ID)); n != 1 {
 		t.Errorf("%d device rows after re-activation, want 1", n)
 	}
+	// It sent no device fields: the ones the first activation reported stay.
+	if d := f.deviceByHW(l.ID, "HW-Act-1"); d.OS != "Linux 6.1" || d.Hostname != "build-box" || d.IP != "10.0.0.7" ||
+		d.MACAddress != "00:11:22:33:44:55" || d.AppVer != "1.2.3" || d.SDKBuildVersion != "e2e-sdk 0.1" || !d.IsVM || d.VMInfo != "kvm" {
+		t.Errorf("device after a re-activation without device fields: %+v", d)
+	}
 
 	// Second device takes the second seat; a third is refused.
 	a3 := f.activate(f.keyID(l, "HW-Act-2"))

@@ -16,7 +16,7 @@ func (h *Handler) activate(ctx context.Context, q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	info, err := q.params.deviceInfo()
+	info, omitted, err := q.params.deviceInfo()
 	if err != nil {
 		return nil, err
 	}
@@ -24,7 +24,8 @@ func (h *Handler) activate(ctx context.Context, q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := h.svc.Activate(ctx, q.key.CompanyID, licensing.ActivateRequest{Identity: id, Info: info, ExternalIP: clientIP(q.r), Variables: vars})
+	st, err := h.svc.Activate(ctx, q.key.CompanyID, licensing.ActivateRequest{Identity: id, Info: info, Omitted: omitted,
+		ExternalIP: clientIP(q.r), Variables: vars})
 	if err != nil {
 		return nil, err
 	}

@@ -239,12 +239,20 @@ func checkDecoded(t *testing.T, r *http.Request) {
 			t.Fatalf("license_id %d out of range", id.LicenseID)
 		}
 	}
-	if d, err := p.deviceInfo(); err != nil {
+	if d, omitted, err := p.deviceInfo(); err != nil {
 		checkDecodeError(t, "deviceInfo", err)
 	} else {
 		for name, v := range map[string]string{"os_ver": d.OSVer, "hostname": d.Hostname, "ip": d.IP, "mac_address": d.MACAddress,
 			"app_ver": d.AppVer, "sdk_ver": d.SDKVer, "vm_info": d.VMInfo} {
 			checkField(t, name, v, maxFieldLen)
+		}
+		// A field left out reads as its zero value (what a new device stores).
+		for f, zero := range map[licensing.InfoFields]bool{licensing.InfoOSVer: d.OSVer == "", licensing.InfoHostname: d.Hostname == "",
+			licensing.InfoIP: d.IP == "", licensing.InfoMACAddress: d.MACAddress == "", licensing.InfoAppVer: d.AppVer == "",
+			licensing.InfoSDKVer: d.SDKVer == "", licensing.InfoIsVM: !d.IsVM, licensing.InfoVMInfo: d.VMInfo == ""} {
+			if omitted&f != 0 && !zero {
+				t.Fatalf("field %08b left out but read as a value: %+v", f, d)
+			}
 		}
 	}
 	vars, err := p.variables()

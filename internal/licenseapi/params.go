@@ -430,18 +430,31 @@ func truncate(s string) string {
 	return ""
 }
 
-// deviceInfo reads the device fields clients report at activation.
-func (p *params) deviceInfo() (licensing.DeviceInfo, error) {
-	var d licensing.DeviceInfo
-	var err error
+// deviceInfo reads the device fields clients report at activation, and which of them
+// the request left out: absent or null (as present reads them; an empty string is a
+// value, sent).
+func (p *params) deviceInfo() (d licensing.DeviceInfo, omitted licensing.InfoFields, err error) {
 	for _, f := range []struct {
-		name string
-		dst  *string
-	}{{"os_ver", &d.OSVer}, {"hostname", &d.Hostname}, {"ip", &d.IP}, {"mac_address", &d.MACAddress}, {"app_ver", &d.AppVer}, {"sdk_ver", &d.SDKVer}, {"vm_info", &d.VMInfo}} {
+		name  string
+		dst   *string
+		field licensing.InfoFields
+	}{
+		{"os_ver", &d.OSVer, licensing.InfoOSVer}, {"hostname", &d.Hostname, licensing.InfoHostname}, {"ip", &d.IP, licensing.InfoIP},
+		{"mac_address", &d.MACAddress, licensing.InfoMACAddress}, {"app_ver", &d.AppVer, licensing.InfoAppVer},
+		{"sdk_ver", &d.SDKVer, licensing.InfoSDKVer}, {"vm_info", &d.VMInfo, licensing.InfoVMInfo},
+	} {
 		if *f.dst, err = p.str(f.name); err != nil {
-			return d, err
+			return d, 0, err
+		}
+		if !p.present(f.name) {
+			omitted |= f.field
 		}
 	}
-	d.IsVM, err = p.boolean("is_vm")
-	return d, err
+	if d.IsVM, err = p.boolean("is_vm"); err != nil {
+		return d, 0, err
+	}
+	if !p.present("is_vm") {
+		omitted |= licensing.InfoIsVM
+	}
+	return d, omitted, nil
 }

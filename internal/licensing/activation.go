@@ -20,7 +20,11 @@ type LicenseState struct {
 // ActivateRequest is an online activation.
 type ActivateRequest struct {
 	Identity
-	Info       DeviceInfo
+	Info DeviceInfo
+	// Omitted names the Info fields the client did not send: re-activating a known
+	// device keeps their stored values (an SDK may send only what the app passes,
+	// reference §8.1). Zero: every field was sent, and each replaces the stored one.
+	Omitted    InfoFields
 	ExternalIP string
 	Variables  []VarInput
 }
@@ -84,7 +88,7 @@ func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateReq
 		if !seatTaken && !l.AllowUnlimitedActivations && l.TimesActivated >= l.MaxActivations {
 			return Errorf(EMaxActivations, "License is already activated max number of times")
 		}
-		d.Info = req.Info
+		d.Info = req.Info.keeping(d.Info, req.Omitted) // on a miss d is zero: a new device keeps nothing
 		d.ExternalIP = req.ExternalIP
 		d.UpdatedAt = now
 		if r.User != nil {

@@ -140,6 +140,41 @@ type DeviceInfo struct {
 	VMInfo     string
 }
 
+// InfoFields is a set of DeviceInfo's fields, one bit each.
+type InfoFields uint8
+
+// The fields of DeviceInfo, as InfoFields.
+const (
+	InfoOSVer InfoFields = 1 << iota
+	InfoHostname
+	InfoIP
+	InfoMACAddress
+	InfoAppVer
+	InfoSDKVer
+	InfoIsVM
+	InfoVMInfo
+)
+
+// keeping returns in with the fields of omitted taken from stored instead.
+func (in DeviceInfo) keeping(stored DeviceInfo, omitted InfoFields) DeviceInfo {
+	keep := func(f InfoFields, dst *string, v string) {
+		if omitted&f != 0 {
+			*dst = v
+		}
+	}
+	keep(InfoOSVer, &in.OSVer, stored.OSVer)
+	keep(InfoHostname, &in.Hostname, stored.Hostname)
+	keep(InfoIP, &in.IP, stored.IP)
+	keep(InfoMACAddress, &in.MACAddress, stored.MACAddress)
+	keep(InfoAppVer, &in.AppVer, stored.AppVer)
+	keep(InfoSDKVer, &in.SDKVer, stored.SDKVer)
+	keep(InfoVMInfo, &in.VMInfo, stored.VMInfo)
+	if omitted&InfoIsVM != 0 {
+		in.IsVM = stored.IsVM
+	}
+	return in
+}
+
 // Variable is one named value tracked for a device.
 type Variable struct {
 	ID        int64
