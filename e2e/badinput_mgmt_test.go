@@ -39,6 +39,7 @@ func (m *badMatrix) mgmtCases() {
 		{"mgmt_devices", "GET", "/api/v1/devices/%s/", m.devID, nil},
 		{"mgmt_devices", "POST", "/api/v1/devices/%s/blacklist/", m.devID, nil},
 		{"mgmt_devices", "POST", "/api/v1/devices/%s/unblacklist/", m.devID, nil},
+		{"mgmt_devices", "POST", "/api/v1/devices/%s/reset/", m.devID, nil},
 		{"mgmt_api_keys", "POST", "/api/v1/api-keys/%s/revoke/", m.apiKeyID, nil},
 	}
 	badIDs := []struct{ name, id string }{
@@ -67,6 +68,7 @@ func (m *badMatrix) mgmtCases() {
 		{"reset license", "POST", fmt.Sprintf("/api/v1/licenses/%d/reset/", m.otherLicenseID), nil},
 		{"device", "GET", fmt.Sprintf("/api/v1/devices/%d/", m.otherDevID), nil},
 		{"blacklist device", "POST", fmt.Sprintf("/api/v1/devices/%d/blacklist/", m.otherDevID), nil},
+		{"reset device", "POST", fmt.Sprintf("/api/v1/devices/%d/reset/", m.otherDevID), nil},
 		{"device variables", "GET", fmt.Sprintf("/api/v1/device-variables/?device=%d", m.otherDevID), nil},
 	} {
 		m.mg(r.name+" of another company", 404, "not_found", r.method, r.path, r.body, nil)
@@ -350,6 +352,7 @@ func (m *badMatrix) mgmtCases() {
 		{fmt.Sprintf("/api/v1/devices/%d/", m.devID), []string{"PATCH", "DELETE"}},
 		{fmt.Sprintf("/api/v1/devices/%d/blacklist/", m.devID), []string{"GET", "HEAD"}},
 		{fmt.Sprintf("/api/v1/devices/%d/unblacklist/", m.devID), []string{"GET"}},
+		{fmt.Sprintf("/api/v1/devices/%d/reset/", m.devID), []string{"GET", "PUT", "DELETE"}},
 		{"/api/v1/device-variables/", []string{"POST", "DELETE"}},
 		{"/api/v1/api-keys/", []string{"GET", "DELETE", "BREW"}},
 		{fmt.Sprintf("/api/v1/api-keys/%d/revoke/", m.apiKeyID), []string{"GET", "DELETE"}},
@@ -409,6 +412,7 @@ func (m *badMatrix) mgmtCases() {
 			{"PATCH", patchPath, []byte(`{"enabled":false}`)},
 			{"POST", fmt.Sprintf("/api/v1/licenses/%d/reset/", m.lkID), nil},
 			{"POST", fmt.Sprintf("/api/v1/devices/%d/blacklist/", m.devID), nil},
+			{"POST", fmt.Sprintf("/api/v1/devices/%d/reset/", m.devID), nil},
 			{"GET", fmt.Sprintf("/api/v1/device-variables/?device=%d", m.devID), nil},
 			{"POST", "/api/v1/api-keys/", nil},
 			{"GET", "/api/v1/audit-log/", nil},

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -416,6 +417,78 @@ func TestMgmtDevices(t *testing.T) {
 	if d := f.deviceByHW(l.ID, "HW-dev-1"); d.DeviceActive || d.TimeDeactivated == nil {
 		t.Errorf("after deactivation: active %v time_deactivated %v", d.DeviceActive, d.TimeDeactivated)
 	}
+}
+
+// TestMgmtDeviceReset: POST /devices/{id}/reset/ frees that device's seat — the only way
+// to free a blacklisted device's, which stays blacklisted — and answers the same for an
+// inactive device, changing nothing.
+func TestMgmtDeviceReset(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, shared, "license-key")
+	for _, tc := range []struct {
+		name                   string
+		blacklist, deactivated bool
+	}{
+		{"active", false, false},
+		{"blacklisted", true, false},
+		{"inactive", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := f.keyLicense(2)
+			f.activate(f.keyID(l, "hw-stays"))
+			f.activate(f.keyID(l, "hw-reset"))
+			if tc.deactivated {
+				if err := f.c.DeactivateLicense(ctx(), deactReq(f.keyID(l, "hw-reset"))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d := f.deviceByHW(l.ID, "hw-reset")
+			if tc.blacklist {
+				f.blacklist(d.ID)
+				err := f.c.DeactivateLicense(ctx(), deactReq(f.keyID(l, "hw-reset")))
+				wantAPIErr(t, "deactivate a blacklisted device", err, 400, "blacklisted")
+			}
+			var msg struct{ Message string }
+			b := f.m.call("POST", fmt.Sprintf("/api/v1/devices/%d/reset/", d.ID), nil, 200, &msg)
+			wantKeys(t, "reset answer", b, []string{"message"})
+			if msg.Message != "Device reset and license updated." {
+				t.Errorf("reset message %q", msg.Message)
+			}
+			got := f.deviceByHW(l.ID, "hw-reset")
+			if got.DeviceActive || got.Blacklisted != tc.blacklist || got.TimeDeactivated == nil {
+				t.Errorf("device after reset: active %v blacklisted %v time_deactivated %v", got.DeviceActive, got.Blacklisted, got.TimeDeactivated)
+			}
+			if tc.deactivated && *got.TimeDeactivated != *d.TimeDeactivated {
+				t.Errorf("resetting an inactive device moved time_deactivated from %s to %s", *d.TimeDeactivated, *got.TimeDeactivated)
+			}
+			if !f.deviceByHW(l.ID, "hw-stays").DeviceActive {
+				t.Error("the license's other device was deactivated too")
+			}
+			if lic := f.getLicense(l.ID); lic.TimesActivated != 1 {
+				t.Errorf("times_activated %d after reset, want 1", lic.TimesActivated)
+			}
+			resets := auditLog(f.m, url.Values{"object_type": {"device"}, "object_id": {fmt.Sprint(d.ID)}, "action": {"device.reset"}})
+			want := int64(1) // an inactive device's reset records nothing
+			if tc.deactivated {
+				want = 0
+			}
+			if resets.Count != want {
+				t.Errorf("device.reset entries %d, want %d", resets.Count, want)
+			} else if want == 1 && (field(t, resets.Results[0].Before, "active") != true || field(t, resets.Results[0].After, "active") != false ||
+				!strings.HasPrefix(resets.Results[0].Actor, "management_key:")) {
+				t.Errorf("device.reset entry %+v", resets.Results[0])
+			}
+			// The seat is free: a new device takes it; a blacklisted one still cannot.
+			_, err := f.c.ActivateLicense(ctx(), activateReq(f.keyID(l, "hw-reset")))
+			if tc.blacklist {
+				wantAPIErr(t, "activate the reset blacklisted device", err, 400, "blacklisted")
+				f.activate(f.keyID(l, "hw-new"))
+			} else if err != nil {
+				t.Errorf("activate the reset device: %v", err)
+			}
+		})
+	}
+	f.m.wantErr("POST", "/api/v1/devices/999999999999/reset/", nil, 404, "not_found", "")
 }
 
 func TestMgmtDeviceVariables(t *testing.T) {

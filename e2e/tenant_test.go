@@ -749,7 +749,7 @@ func (r *tenantRun) mgmtAll(x, y *tenant) {
 		r.mgmtTry(x, y, "GET", "/api/v1/devices/%d/", id, nil, 404, nf)
 		r.mgmtTry(x, y, "DELETE", "/api/v1/devices/%d/", id, nil, 405, mna)
 		r.mgmtTry(x, y, "PATCH", "/api/v1/devices/%d/", id, map[string]any{"blacklisted": false}, 405, mna)
-		for _, action := range []string{"blacklist", "unblacklist"} {
+		for _, action := range []string{"blacklist", "unblacklist", "reset"} {
 			r.mgmtTry(x, y, "POST", "/api/v1/devices/%d/"+action+"/", id, nil, 404, nf)
 			r.mgmtTry(x, y, "GET", "/api/v1/devices/%d/"+action+"/", id, nil, 405, mna)
 		}
@@ -948,7 +948,7 @@ var tenantRoutes = []string{
 	"GET /api/v1/licenses/{$}", "GET /api/v1/licenses/{id}/{$}", "PATCH /api/v1/licenses/{id}/{$}",
 	"POST /api/v1/licenses/{id}/enable/{$}", "POST /api/v1/licenses/{id}/disable/{$}", "POST /api/v1/licenses/{id}/reset/{$}",
 	"GET /api/v1/devices/{$}", "GET /api/v1/devices/{id}/{$}",
-	"POST /api/v1/devices/{id}/blacklist/{$}", "POST /api/v1/devices/{id}/unblacklist/{$}",
+	"POST /api/v1/devices/{id}/blacklist/{$}", "POST /api/v1/devices/{id}/unblacklist/{$}", "POST /api/v1/devices/{id}/reset/{$}",
 	"GET /api/v1/device-variables/{$}",
 	"POST /api/v1/api-keys/{$}", "POST /api/v1/api-keys/{id}/revoke/{$}",
 	"GET /api/v1/audit-log/{$}",

@@ -44,6 +44,7 @@ const (
 	AuditLicenseReset      = "license.reset"
 	AuditDeviceActivate    = "device.activate"
 	AuditDeviceDeactivate  = "device.deactivate"
+	AuditDeviceReset       = "device.reset"
 	AuditDeviceBlacklist   = "device.blacklist"
 	AuditDeviceUnblacklist = "device.unblacklist"
 )

@@ -474,6 +474,48 @@ func (s *Service) SetBlacklisted(ctx context.Context, companyID, id int64, on bo
 	return d, err
 }
 
+// ResetDevice deactivates one of a company's devices and frees its seat: the vendor's
+// way to free a seat the device cannot free itself, blacklisted ones included (the
+// License API refuses every call of a blacklisted device, deactivation too). The device
+// stays blacklisted if it was. Resetting an inactive device changes nothing and
+// records nothing: the answer is the same, so a retried reset is harmless.
+func (s *Service) ResetDevice(ctx context.Context, companyID, id int64) (Device, error) {
+	var d Device
+	err := s.store.Write(ctx, func(tx Tx) (err error) {
+		d, err = tx.Device(ctx, companyID, id)
+		if err != nil {
+			return notFoundOr(err, "device")
+		}
+		// Every writer of a device row holds its license: lock, then re-read.
+		l, err := tx.LockLicense(ctx, companyID, d.LicenseID)
+		if err != nil {
+			return fmt.Errorf("lock license: %w", err)
+		}
+		if d, err = tx.Device(ctx, companyID, id); err != nil {
+			return fmt.Errorf("device: %w", err)
+		}
+		if !d.Active {
+			return nil
+		}
+		now := s.Now()
+		before := d
+		d.Active = false
+		d.TimeDeactivated = &now
+		d.UpdatedAt = now
+		if err := tx.UpdateDevice(ctx, &d); err != nil {
+			return fmt.Errorf("update device: %w", err)
+		}
+		if err := s.recountSeats(ctx, tx, &l, now); err != nil {
+			return err
+		}
+		if err := tx.UpdateLicense(ctx, &l); err != nil {
+			return fmt.Errorf("update license: %w", err)
+		}
+		return s.audit(ctx, tx, companyID, AuditDeviceReset, "device", d.ID, viewDevice(before, true), viewDevice(d, true))
+	})
+	return d, err
+}
+
 // DeviceVariables returns the variables of one of a company's devices.
 func (s *Service) DeviceVariables(ctx context.Context, companyID, deviceID int64) ([]Variable, error) {
 	var vs []Variable

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/licensor/licensor/internal/licensing"
 )
@@ -195,6 +196,93 @@ func TestResetLicense(t *testing.T) {
 	}
 }
 
+// TestResetDevice: a device reset frees that one device's seat, blacklisted or not (the
+// device stays blacklisted), records device.reset, and is a no-op on an inactive device.
+func TestResetDevice(t *testing.T) {
+	e := newEnv(t)
+	p := e.product(licensing.AuthLicenseKey)
+	cases := []struct {
+		name        string
+		blacklist   bool // blacklisted before the reset
+		deactivated bool // deactivated (through the License API) before the reset
+	}{
+		{"active device", false, false},
+		{"blacklisted device", true, false},
+		{"inactive device", false, true},
+		{"inactive blacklisted device", true, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := e.with(t)
+			key := e.uniq("RESET-DEVICE")
+			l := e.keyLicense(p.ShortCode, key, 2)
+			e.activate(keyID(p.ShortCode, key, "other"))
+			dev := e.activate(keyID(p.ShortCode, key, "hw")).Device
+			if tc.deactivated {
+				e.deactivate(keyID(p.ShortCode, key, "hw"))
+			}
+			if tc.blacklist {
+				e.blacklist(dev.ID)
+				// The License API cannot free a blacklisted device's seat.
+				wantCode(t, e.svc.Deactivate(e.ctx, e.cid, keyID(p.ShortCode, key, "hw"), nil), licensing.EBlacklisted)
+			}
+			before := e.device(l.ID, "hw")
+			e.clock.Advance(time.Minute)
+			_, err := e.svc.ResetDevice(e.ctx, e.cid, dev.ID)
+			wantCode(t, err, "")
+			got := e.device(l.ID, "hw")
+			if got.Active || got.Blacklisted != tc.blacklist {
+				t.Errorf("device after reset: active %v blacklisted %v, want false %v", got.Active, got.Blacklisted, tc.blacklist)
+			}
+			wantDeactivated := e.clock.Now()
+			if tc.deactivated {
+				wantDeactivated = *before.TimeDeactivated
+			}
+			if got.TimeDeactivated == nil || !got.TimeDeactivated.Equal(wantDeactivated) {
+				t.Errorf("time_deactivated %v, want %v", got.TimeDeactivated, wantDeactivated)
+			}
+			if other := e.device(l.ID, "other"); !other.Active {
+				t.Error("the license's other device was deactivated too")
+			}
+			if got := e.lic(l.ID); got.TimesActivated != 1 || got.TimesActivated != e.activeDevices(l.ID) {
+				t.Errorf("times_activated %d, want 1 (the other device)", got.TimesActivated)
+			}
+			resets, n, err := e.svc.AuditLog(e.ctx, e.cid, licensing.AuditFilter{Page: licensing.Page{Limit: 10},
+				ObjectType: "device", ObjectID: dev.ID, Action: licensing.AuditDeviceReset})
+			wantCode(t, err, "")
+			if tc.deactivated {
+				if n != 0 {
+					t.Errorf("resetting an inactive device recorded %d entries", n)
+				}
+			} else if n != 1 || !strings.Contains(string(resets[0].Before), `"active":true`) ||
+				!strings.Contains(string(resets[0].After), `"active":false`) || resets[0].Actor != licensing.ActorCLI {
+				t.Errorf("audit entries %d: %+v", n, resets)
+			}
+			// The freed seat is usable; a blacklisted device still cannot take it.
+			_, err = e.svc.Activate(e.ctx, e.cid, licensing.ActivateRequest{Identity: keyID(p.ShortCode, key, "hw")})
+			if tc.blacklist {
+				wantCode(t, err, licensing.EBlacklisted)
+				e.activate(keyID(p.ShortCode, key, "third"))
+			} else {
+				wantCode(t, err, "")
+			}
+			// Reset the re-activated device again, then once more while inactive: the
+			// count stays that of the active devices.
+			if !tc.blacklist {
+				_, err = e.svc.ResetDevice(e.ctx, e.cid, dev.ID)
+				wantCode(t, err, "")
+				_, err = e.svc.ResetDevice(e.ctx, e.cid, dev.ID)
+				wantCode(t, err, "")
+				if got := e.lic(l.ID); got.TimesActivated != 1 {
+					t.Errorf("times_activated after two more resets %d, want 1", got.TimesActivated)
+				}
+			}
+		})
+	}
+	_, err := e.svc.ResetDevice(e.ctx, e.cid, 1<<40)
+	wantCode(t, err, licensing.ENotFound)
+}
+
 // TestCompanyIsolation checks that no call made for one company sees or changes
 // another company's rows.
 func TestCompanyIsolation(t *testing.T) {
@@ -232,6 +320,7 @@ func TestCompanyIsolation(t *testing.T) {
 		{"ResetLicense", func() error { _, err := a.svc.ResetLicense(a.ctx, a.cid, lb.ID); return err }},
 		{"Device", func() error { _, err := a.svc.Device(a.ctx, a.cid, stB.Device.ID); return err }},
 		{"SetBlacklisted", func() error { _, err := a.svc.SetBlacklisted(a.ctx, a.cid, stB.Device.ID, true); return err }},
+		{"ResetDevice", func() error { _, err := a.svc.ResetDevice(a.ctx, a.cid, stB.Device.ID); return err }},
 		{"DeviceVariables", func() error { _, err := a.svc.DeviceVariables(a.ctx, a.cid, stB.Device.ID); return err }},
 		{"RevokeAPIKey", func() error { _, err := a.svc.RevokeAPIKey(a.ctx, a.cid, apiB.ID); return err }},
 		{"Company", func() error { _, err := a.svc.Company(a.ctx, 999); return err }},

@@ -64,6 +64,7 @@ func New(svc *licensing.Service, log *slog.Logger) *Handler {
 		"GET /api/v1/devices/{id}/{$}":              h.getDevice,
 		"POST /api/v1/devices/{id}/blacklist/{$}":   h.blacklist(true),
 		"POST /api/v1/devices/{id}/unblacklist/{$}": h.blacklist(false),
+		"POST /api/v1/devices/{id}/reset/{$}":       h.resetDevice,
 		"GET /api/v1/device-variables/{$}":          h.listVariables,
 		"POST /api/v1/api-keys/{$}":                 h.createAPIKey,
 		"POST /api/v1/api-keys/{id}/revoke/{$}":     h.revokeAPIKey,

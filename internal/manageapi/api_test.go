@@ -145,6 +145,7 @@ func TestErrors(t *testing.T) {
 		{"other company's list", f.b.ManagementKey, "GET", "/api/v1/licenses/?license_key=AAAA-1", ``, 200, ""},
 		{"device variables need a device", mk, "GET", "/api/v1/device-variables/", ``, 400, "device"},
 		{"missing device", mk, "POST", "/api/v1/devices/999/blacklist/", ``, 404, ""},
+		{"missing device reset", mk, "POST", "/api/v1/devices/999/reset/", ``, 404, ""},
 		{"bad limit", mk, "GET", "/api/v1/licenses/?limit=x", ``, 400, "limit"},
 		{"huge offset", mk, "GET", "/api/v1/licenses/?offset=9223372036854775807", ``, 400, "offset"},
 		{"broken utf-8 filter", mk, "GET", "/api/v1/licenses/?license_key=%ff", ``, 400, "license_key"},

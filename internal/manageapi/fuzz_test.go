@@ -269,7 +269,7 @@ func FuzzManagePath(f *testing.F) {
 		{0, "products/"}, {0, "products/1/"}, {0, "products/2/"}, {0, "products/0/"}, {0, "products/-1/"},
 		{0, "products/9223372036854775807/"}, {0, "products/9223372036854775808/"}, {0, "products/1e3/"}, {0, "products/%31/"},
 		{0, "licenses/1/"}, {0, "licenses/4/"}, {2, "licenses/1/"}, {1, "licenses/1/enable/"}, {1, "licenses/2/disable/"},
-		{1, "licenses/3/reset/"}, {0, "devices/1/"}, {1, "devices/1/blacklist/"}, {1, "devices/1/unblacklist/"},
+		{1, "licenses/3/reset/"}, {0, "devices/1/"}, {1, "devices/1/blacklist/"}, {1, "devices/1/unblacklist/"}, {1, "devices/1/reset/"},
 		{1, "api-keys/"}, {1, "api-keys/1/revoke/"}, {1, "api-keys/99/revoke/"}, {0, "device-variables/?device=1"},
 		{0, "products"}, {0, "products//1/"}, {0, "products/../licenses/"}, {0, "./products/"}, {3, "products/"},
 		{4, "licenses/1/"}, {5, "products/"}, {6, "products/"}, {0, "nope/"}, {0, ""}, {0, "products/1/x/"},

@@ -401,10 +401,26 @@ func (h *Handler) blacklist(on bool) handlerFunc {
 		if _, err := h.svc.SetBlacklisted(r.Context(), companyID, id, on); err != nil {
 			return 0, nil, err
 		}
-		return http.StatusOK, struct {
-			Message string `json:"message"`
-		}{msg}, nil
+		return http.StatusOK, messageBody{msg}, nil
 	}
+}
+
+// resetDevice deactivates a device and frees its seat, blacklisted or not (it stays
+// blacklisted); an inactive device answers the same and is left as it is.
+func (h *Handler) resetDevice(r *http.Request, companyID int64) (int, any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if _, err := h.svc.ResetDevice(r.Context(), companyID, id); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, messageBody{"Device reset and license updated."}, nil
+}
+
+// messageBody is the answer of an action that has nothing else to show.
+type messageBody struct {
+	Message string `json:"message"`
 }
 
 type variableBody struct {
