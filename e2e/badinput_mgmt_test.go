@@ -190,6 +190,14 @@ func (m *badMatrix) mgmtCases() {
 		post("multipart body", 400, "invalid_json", []byte("--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\ny\r\n--b--\r\n"))
 		post("single quotes", 400, "invalid_json", []byte(`{'read_only':true}`))
 		post("body over 1 MiB", 413, "request_too_large", append(append([]byte{}, r.valid[:len(r.valid)-1]...), `,"x":`+js(strings.Repeat("a", 1<<20))+`}`...))
+		for _, ct := range mgmtBadContentTypes {
+			m.mg(r.name+" "+ct.name, 415, "unsupported_media_type", r.method, r.path, r.valid, contentType(ct.v))
+		}
+	}
+	// A route that reads no body refuses one that is not declared JSON too.
+	m.group = "mgmt_licenses"
+	for _, ct := range mgmtBadContentTypes {
+		m.mg("reset license with a body, "+ct.name, 415, "unsupported_media_type", "POST", fmt.Sprintf("/api/v1/licenses/%d/reset/", m.lkID), []byte(`{}`), contentType(ct.v))
 	}
 
 	// Product fields.
@@ -418,6 +426,27 @@ func (m *badMatrix) mgmtCases() {
 			{"GET", "/api/v1/audit-log/", nil},
 		} {
 			m.mg(fmt.Sprintf("%s: %s %s", a.name, r.method, r.path), 401, "unauthorized", r.method, r.path, r.body, a.edit)
+		}
+	}
+}
+
+// mgmtBadContentTypes are Content-Types the management API refuses for a body: it reads
+// application/json only (charset and other parameters allowed).
+var mgmtBadContentTypes = []struct{ name, v string }{
+	{"no content type", ""}, {"text/plain content type", "text/plain"}, {"text/plain JSON charset", "text/plain; charset=utf-8"},
+	{"form content type", "application/x-www-form-urlencoded"}, {"multipart content type", "multipart/form-data; boundary=b"},
+	{"xml content type", "application/xml"}, {"+json content type", "application/vnd.api+json"},
+	{"jsonx content type", "application/jsonx"}, {"json as a parameter", "text/plain; type=application/json"},
+	{"content type with invalid UTF-8", "application/\xffjson"}, {"8 KiB content type", "application/" + kib8},
+}
+
+// contentType sets the Content-Type header to v ("": none).
+func contentType(v string) func(h http.Header) {
+	return func(h http.Header) {
+		if v == "" {
+			h.Del("Content-Type")
+		} else {
+			h.Set("Content-Type", v)
 		}
 	}
 }

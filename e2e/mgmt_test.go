@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -51,6 +53,51 @@ func TestMgmtTransportErrors(t *testing.T) {
 	m.wantErr("PUT", "/api/v1/orders/create_order/", map[string]any{}, 405, "", "")
 	m.wantErr("GET", "/api/v1/orders/create_order/", nil, 405, "", "")
 	m.wantErr("POST", "/api/v1/orders/create_order/", []byte(`{"items":`), 400, "", "")
+}
+
+// TestMgmtContentType: a body is read only when declared application/json, in any case
+// and with parameters such as charset; anything else, or no Content-Type (curl -d sends
+// a form's), is 415 in the management error shape.
+func TestMgmtContentType(t *testing.T) {
+	t.Parallel()
+	m := shared.mgmt(t)
+	for _, tc := range []struct {
+		name, contentType string
+		status            int
+	}{
+		{"json", "application/json", 201},
+		{"json with charset", "application/json; charset=utf-8", 201},
+		{"upper case, no space", "APPLICATION/JSON;CHARSET=UTF-8", 201},
+		{"text/plain", "text/plain", 415},
+		{"none", "", 415},
+		{"form, as curl -d sends", "application/x-www-form-urlencoded", 415},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := fmt.Sprintf(`{"product_name":"CT","short_code":%q}`, uniq("ct"))
+			req, err := http.NewRequest("POST", m.root+"/api/v1/products/", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Api-Key "+m.key)
+			if tc.contentType != "" {
+				req.Header.Set("Content-Type", tc.contentType)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.status == 415 {
+				checkMgmtErr(t, "POST /api/v1/products/ as "+tc.contentType, resp.StatusCode, b, 415, "unsupported_media_type", "")
+			} else if resp.StatusCode != tc.status {
+				t.Errorf("status %d, want %d: %s", resp.StatusCode, tc.status, b)
+			}
+		})
+	}
 }
 
 func TestMgmtProducts(t *testing.T) {

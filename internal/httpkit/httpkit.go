@@ -1,5 +1,6 @@
 // Package httpkit holds what both HTTP APIs share: the one table from wire code to
-// HTTP status, panic recovery, request-size limits and error logging.
+// HTTP status, panic recovery, request bodies (size limits, Content-Type) and error
+// logging.
 package httpkit
 
 import (
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	"github.com/licensor/licensor/internal/licensing"
 )
@@ -79,6 +81,20 @@ func Recover(log *slog.Logger, next http.Handler, onError func(http.ResponseWrit
 		next.ServeHTTP(w, r)
 	})
 }
+
+// CheckContentType refuses a request body in a media type the API does not read with
+// unsupported_media_type (415). accept gets the Content-Type's media type lower-cased,
+// without its parameters (charset …) and surrounding space: "" when there is none.
+func CheckContentType(r *http.Request, accept func(mediaType string) bool) error {
+	mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	if accept(strings.ToLower(strings.TrimSpace(mt))) {
+		return nil
+	}
+	return licensing.Errorf(licensing.EUnsupportedMedia, "Content-Type must be application/json")
+}
+
+// IsJSON accepts application/json only.
+func IsJSON(mediaType string) bool { return mediaType == "application/json" }
 
 // ReadBody reads a request body. A body that cannot be read is the client's fault, not
 // an internal error: one over the MaxBytesReader limit stays *http.MaxBytesError and a

@@ -55,12 +55,8 @@ func readParams(r *http.Request) (*params, error) {
 		}
 		return &params{query: q}, nil
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, _ := strings.Cut(ct, ";")
-		mt = strings.ToLower(strings.TrimSpace(mt))
-		if mt != "application/json" && mt != "text/plain" && !strings.HasSuffix(mt, "+json") {
-			return nil, licensing.Errorf(licensing.EUnsupportedMedia, "Content-Type must be application/json")
-		}
+	if err := httpkit.CheckContentType(r, sdkMediaType); err != nil {
+		return nil, err
 	}
 	body, err := httpkit.ReadBody(r)
 	if err != nil {
@@ -88,6 +84,13 @@ func readParams(r *http.Request) (*params, error) {
 		return nil, licensing.Errorf(licensing.EInvalidJSON, "request body must be a JSON object")
 	}
 	return p, nil
+}
+
+// sdkMediaType is the License API's lenience with what its clients send: application/json
+// or any +json type, text/plain (the SDKs' offline requests, reference §1) or no
+// Content-Type at all.
+func sdkMediaType(mt string) bool {
+	return mt == "" || httpkit.IsJSON(mt) || mt == "text/plain" || strings.HasSuffix(mt, "+json")
 }
 
 // plainBody reads a body that is an object whose members are plain strings or objects

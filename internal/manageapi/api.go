@@ -117,6 +117,16 @@ func (h *Handler) wrap(fn handlerFunc) http.Handler {
 			h.writeError(w, r, e)
 			return
 		}
+		// A body is read only as JSON and only when declared so (DRF answers a body no
+		// parser of its reads with 415 too). Checked before any route runs, so one that
+		// reads no body refuses an undeclared one all the same and nothing is half done;
+		// a request without a body needs no Content-Type.
+		if r.ContentLength != 0 {
+			if err := httpkit.CheckContentType(r, httpkit.IsJSON); err != nil {
+				h.writeError(w, r, httpkit.AsError(h.log, r, err))
+				return
+			}
+		}
 		r = r.WithContext(licensing.WithActor(r.Context(), licensing.ManagementActor(key.ID)))
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		status, v, err := fn(r, companyID)

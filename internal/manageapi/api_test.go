@@ -42,11 +42,21 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
+// call sends body (if any) as application/json.
 func (f *fixture) call(key, method, path, body string) (int, map[string]any) {
+	f.t.Helper()
+	return f.callAs(key, method, path, body, "application/json")
+}
+
+// callAs sends body with Content-Type contentType ("": none).
+func (f *fixture) callAs(key, method, path, body, contentType string) (int, map[string]any) {
 	f.t.Helper()
 	r := httptest.NewRequest(method, path, strings.NewReader(body))
 	if key != "" {
 		r.Header.Set("Authorization", "Api-Key "+key)
+	}
+	if body != "" && contentType != "" {
+		r.Header.Set("Content-Type", contentType)
 	}
 	w := httptest.NewRecorder()
 	f.h.ServeHTTP(w, r)

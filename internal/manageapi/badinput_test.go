@@ -59,10 +59,66 @@ func TestTruncatedBodyRefused(t *testing.T) {
 	f := newFixture(t)
 	r := httptest.NewRequest("POST", "/api/v1/products/", io.MultiReader(strings.NewReader(`{"product_name":"A`), iotest.ErrReader(io.ErrUnexpectedEOF)))
 	r.Header.Set("Authorization", "Api-Key "+f.a.ManagementKey)
+	r.Header.Set("Content-Type", "application/json")
 	w := httptest.NewRecorder()
 	f.h.ServeHTTP(w, r)
 	if w.Code != 400 || !strings.Contains(w.Body.String(), `"invalid_json"`) {
 		t.Fatalf("status %d %s, want 400 invalid_json", w.Code, w.Body)
+	}
+}
+
+// A body must be declared application/json (any case, parameters allowed) on every
+// route: anything else is 415 in the management error shape and changes nothing. A
+// request without a body needs no Content-Type.
+func TestContentType(t *testing.T) {
+	f := newFixture(t)
+	mk := f.a.ManagementKey
+	f.must(mk, "POST", "/api/v1/products/", `{"product_name":"App","short_code":"app"}`, 201)
+	o := f.must(mk, "POST", "/api/v1/orders/create_order/", order, 201)
+	lic := "/api/v1/licenses/" + itoa(int64(o["licenses"].([]any)[0].(map[string]any)["id"].(float64))) + "/"
+	product := func(code string) string { return `{"product_name":"P","short_code":"` + code + `"}` }
+	tests := []struct {
+		name, method, path, body, contentType string
+		status                                int
+	}{
+		{"json", "POST", "/api/v1/products/", product("p1"), "application/json", 201},
+		{"json with charset", "POST", "/api/v1/products/", product("p2"), "application/json; charset=utf-8", 201},
+		{"upper case, no space", "POST", "/api/v1/products/", product("p3"), "Application/JSON;Charset=UTF-8", 201},
+		{"text/plain", "POST", "/api/v1/products/", product("t1"), "text/plain", 415},
+		{"none", "POST", "/api/v1/products/", product("t2"), "", 415},
+		{"form", "POST", "/api/v1/products/", product("t3"), "application/x-www-form-urlencoded", 415},
+		{"multipart", "POST", "/api/v1/products/", product("t4"), "multipart/form-data; boundary=b", 415},
+		{"+json", "POST", "/api/v1/products/", product("t5"), "application/vnd.api+json", 415},
+		{"jsonx", "POST", "/api/v1/products/", product("t6"), "application/jsonx", 415},
+		{"order as text", "POST", "/api/v1/orders/create_order/", `{"items":[{"product_code":"app","licenses":[{}]}]}`, "text/plain", 415},
+		{"patch as text", "PATCH", lic, `{"enabled":false}`, "text/plain", 415},
+		{"api key as text", "POST", "/api/v1/api-keys/", `{"read_only":true}`, "text/plain", 415},
+		{"body on a route that reads none", "POST", lic + "disable/", `{}`, "text/plain", 415},
+		{"api key without a body", "POST", "/api/v1/api-keys/", ``, "", 201},
+		{"list without a body", "GET", "/api/v1/products/", ``, "", 200},
+		{"no key: 401 first", "POST", "/api/v1/products/", product("t7"), "text/plain", 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			key := mk
+			if tt.status == 401 {
+				key = ""
+			}
+			code, m := f.callAs(key, tt.method, tt.path, tt.body, tt.contentType)
+			if code != tt.status {
+				t.Fatalf("status %d, want %d: %v", code, tt.status, m)
+			}
+			if code == 415 && (m["status"] != float64(415) || m["code"] != "unsupported_media_type" || m["detail"] == "" || len(m) != 3) {
+				t.Errorf("error body %v", m)
+			}
+		})
+	}
+	// Nothing refused was stored.
+	if p := f.must(mk, "GET", "/api/v1/products/", "", 200); p["count"] != float64(4) {
+		t.Errorf("%v products, want app, p1, p2, p3", p["count"])
+	}
+	if l := f.must(mk, "GET", lic, "", 200); l["enabled"] != true {
+		t.Errorf("license changed by a refused request: %v", l)
 	}
 }
 

@@ -27,6 +27,7 @@ import (
 var manageCodes = map[string]bool{
 	licensing.ENotFound: true, licensing.EMethodNotAllowed: true, licensing.EValidation: true, licensing.EInvalidJSON: true,
 	licensing.ERequestTooLarge: true, licensing.EUnauthorized: true, licensing.EOrderIDExists: true, licensing.EConflict: true,
+	licensing.EUnsupportedMedia: true,
 }
 
 // fuzzServer is an in-memory management API on a temporary SQLite database: products
@@ -455,6 +456,7 @@ func FuzzManageOrder(f *testing.F) {
 		}
 		r := httptest.NewRequest(http.MethodPost, "/api/v1/orders/create_order/", bytes.NewReader(body))
 		r.Header.Set("Authorization", "Api-Key "+s.key)
+		r.Header.Set("Content-Type", "application/json")
 		m := s.serve(t, r)
 		if m == nil {
 			return
@@ -478,6 +480,7 @@ func FuzzManageOrder(f *testing.F) {
 		vp, _ := json.Marshal(map[string]any{"validity_period": l["validity_period"]})
 		pr := httptest.NewRequest(http.MethodPatch, fmt.Sprintf("/api/v1/licenses/%d/", int64(id)), bytes.NewReader(vp))
 		pr.Header.Set("Authorization", "Api-Key "+s.key)
+		pr.Header.Set("Content-Type", "application/json")
 		if pm := s.serve(t, pr); pm == nil || pm["validity_period"] != l["validity_period"] {
 			t.Fatalf("PATCH %s answered %v", vp, pm)
 		}
