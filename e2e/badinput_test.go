@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -186,11 +187,25 @@ func checkBadAnswer(t *testing.T, c badCase, a answer) {
 			return
 		}
 		code = *e.Code
+		if goTypeRe.MatchString(*e.Detail) {
+			t.Errorf("management error detail names a Go type: %.300q", *e.Detail)
+		}
+		if e.Field != nil && !fieldPathRe.MatchString(*e.Field) {
+			t.Errorf("management error field %q is not a path like items[0].licenses[1].key", *e.Field)
+		}
 	}
 	if c.code != "" && code != c.code {
 		t.Errorf("code %q, want %q; body %.300q", code, c.code, a.body)
 	}
 }
+
+var (
+	// goTypeRe finds what only a Go type name has.
+	goTypeRe = regexp.MustCompile(`struct \{|json:|\[\][a-z*]|map\[|\bu?int(8|16|32|64)?\b|\bfloat(32|64)\b|\bGo\b`)
+	// fieldPathRe is the one form of a management error's field: members after a dot,
+	// array indices in brackets.
+	fieldPathRe = regexp.MustCompile(`^[a-z_]+(\[[0-9]+\])*(\.[a-z_]+(\[[0-9]+\])*)*$`)
+)
 
 // ---------------------------------------------------------------------------
 // Fixtures

@@ -152,6 +152,38 @@ func TestMgmtProducts(t *testing.T) {
 	m.wantErr("POST", "/api/v1/products/", []byte(`{"product_name":`), 400, "", "")
 }
 
+// TestMgmtOrderFieldErrors: errors in an order name their field in one form, members
+// after a dot and array indices in brackets, whether the decoder or the domain found them,
+// and type errors name JSON types, not Go ones.
+func TestMgmtOrderFieldErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, shared, "license-key")
+	item := func(licenses string) []byte {
+		return []byte(`{"items":[{"product_code":"` + f.product.ShortCode + `","licenses":[` + licenses + `]}]}`)
+	}
+	for _, tc := range []struct {
+		name   string
+		body   []byte
+		field  string
+		detail string // "": any
+	}{
+		{"items an object", []byte(`{"id":"n16","items":{}}`), "items", "items: expected an array, got an object"},
+		{"max_activations a string", item(`{},{"max_activations":"x"}`), "items[0].licenses[1].max_activations",
+			"items[0].licenses[1].max_activations: expected a number (an integer), got a string"},
+		{"max_activations negative", item(`{},{"max_activations":-1}`), "items[0].licenses[1].max_activations", ""},
+		{"key too long", item(`{},{"key":"` + strings.Repeat("K", 256) + `"}`), "items[0].licenses[1].key", ""},
+		{"validity_period a number", item(`{"validity_period":5}`), "items[0].licenses[0].validity_period",
+			"items[0].licenses[0].validity_period: expected a string (a date) or null, got a number"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := f.m.wantErr("POST", "/api/v1/orders/create_order/", tc.body, 400, "validation_error", tc.field)
+			if tc.detail != "" && e.Detail != tc.detail {
+				t.Errorf("detail %q, want %q", e.Detail, tc.detail)
+			}
+		})
+	}
+}
+
 func TestMgmtCreateOrder(t *testing.T) {
 	t.Parallel()
 	fk := newFixture(t, shared, "license-key")

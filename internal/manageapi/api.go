@@ -4,11 +4,13 @@
 package manageapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -213,20 +215,97 @@ func decode(r *http.Request, dst any, optional bool) error {
 			if te.Field == "" {
 				return licensing.Errorf(licensing.EInvalidJSON, "request body must be a JSON object")
 			}
-			return licensing.FieldError(te.Field, "%s: expected %s", te.Field, te.Type)
-		}
-		var fe *fieldErr
-		if errors.As(err, &fe) {
-			return licensing.FieldError(fe.field, "%s", fe.msg)
+			return typeError(fieldPath(te.Field), te.Type, te.Value)
 		}
 		return licensing.Errorf(licensing.EInvalidJSON, "request body is not valid JSON")
 	}
 	return nil
 }
 
-type fieldErr struct{ field, msg string }
+// fieldPath writes encoding/json's path to a field (items.0.licenses.1.key) the way every
+// management error names a field: members after a dot, array indices in brackets
+// (items[0].licenses[1].key, customer.email).
+func fieldPath(dotted string) string {
+	var b strings.Builder
+	for i, part := range strings.Split(dotted, ".") {
+		if part != "" && strings.Trim(part, "0123456789") == "" {
+			b.WriteString("[" + part + "]")
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(part)
+	}
+	return b.String()
+}
 
-func (e *fieldErr) Error() string { return e.field + ": " + e.msg }
+// typeError is the validation error for a value of the wrong JSON type at field: it names
+// the JSON types expected and sent, never a Go type. sent is encoding/json's description
+// of the value ("string", "number 1.5", "bool", "array", "object").
+func typeError(field string, want reflect.Type, sent string) *licensing.Error {
+	expected, got := jsonType(want), sentType(sent)
+	if strings.HasPrefix(sent, "number") && strings.HasPrefix(expected, "a number") {
+		got = "a number with a fraction or out of range" // the literal itself may be long
+	}
+	return licensing.FieldError(field, "%s: expected %s, got %s", field, expected, got)
+}
+
+// jsonType names the JSON type a Go value decodes from.
+func jsonType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a number (an integer)"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "another JSON type"
+}
+
+// rawType names the JSON type of a valid JSON value.
+func rawType(v json.RawMessage) string {
+	switch b := bytes.TrimSpace(v); {
+	case len(b) == 0:
+		return "nothing"
+	case b[0] == '{':
+		return "an object"
+	case b[0] == '[':
+		return "an array"
+	case b[0] == '"':
+		return "a string"
+	case b[0] == 't' || b[0] == 'f':
+		return "a boolean"
+	case b[0] == 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// sentType names the JSON type of a value as encoding/json describes it.
+func sentType(sent string) string {
+	kind, _, _ := strings.Cut(sent, " ")
+	switch kind {
+	case "string", "number":
+		return "a " + kind
+	case "bool":
+		return "a boolean"
+	case "array", "object":
+		return "an " + kind
+	}
+	return "another JSON type"
+}
 
 // pathID reads a positive integer path value.
 func pathID(r *http.Request) (int64, error) {

@@ -41,7 +41,7 @@ func TestMaxActivationsAboveSafeInteger(t *testing.T) {
 			t.Errorf("patch %s: %v", v, m)
 		}
 		body := `{"items":[{"product_code":"app","licenses":[{"max_activations":` + v + `}]}]}`
-		if m := f.must(mk, "POST", "/api/v1/orders/create_order/", body, 400); m["field"] != "max_activations" {
+		if m := f.must(mk, "POST", "/api/v1/orders/create_order/", body, 400); m["field"] != "items[0].licenses[0].max_activations" {
 			t.Errorf("order %s: %v", v, m)
 		}
 	}
@@ -119,6 +119,75 @@ func TestContentType(t *testing.T) {
 	}
 	if l := f.must(mk, "GET", lic, "", 200); l["enabled"] != true {
 		t.Errorf("license changed by a refused request: %v", l)
+	}
+}
+
+// A value of the wrong JSON type is named by its field's path — members after a dot,
+// array indices in brackets, as every other error names a field — and by the JSON types
+// expected and sent, never a Go type.
+func TestTypeErrors(t *testing.T) {
+	f := newFixture(t)
+	mk := f.a.ManagementKey
+	f.must(mk, "POST", "/api/v1/products/", `{"product_name":"App","short_code":"app"}`, 201)
+	o := f.must(mk, "POST", "/api/v1/orders/create_order/", order, 201)
+	lic := "/api/v1/licenses/" + itoa(int64(o["licenses"].([]any)[0].(map[string]any)["id"].(float64))) + "/"
+	const orders = "/api/v1/orders/create_order/"
+	// item wraps licenses (a JSON array's members) in an order of product app.
+	item := func(licenses string) string {
+		return `{"items":[{"product_code":"app","licenses":[` + licenses + `]}]}`
+	}
+	tests := []struct {
+		name, method, path, body string
+		field, detail            string // detail "": any
+	}{
+		{"product name a number", "POST", "/api/v1/products/", `{"product_name":5,"short_code":"x"}`,
+			"product_name", "product_name: expected a string, got a number"},
+		{"items an object", "POST", orders, `{"id":"n16","items":{}}`,
+			"items", "items: expected an array, got an object"},
+		{"item a number", "POST", orders, `{"items":[1]}`,
+			"items[0]", "items[0]: expected an object, got a number"},
+		{"licenses a string", "POST", orders, `{"items":[{"product_code":"app","licenses":"x"}]}`,
+			"items[0].licenses", "items[0].licenses: expected an array, got a string"},
+		{"max_activations a string", "POST", orders, item(`{},{"max_activations":"x"}`),
+			"items[0].licenses[1].max_activations", "items[0].licenses[1].max_activations: expected a number (an integer), got a string"},
+		{"max_activations a fraction", "POST", orders, item(`{"max_activations":1.5}`),
+			"items[0].licenses[0].max_activations", "items[0].licenses[0].max_activations: expected a number (an integer), got a number with a fraction or out of range"},
+		{"max_activations 2^63", "POST", orders, item(`{"max_activations":9223372036854775808}`),
+			"items[0].licenses[0].max_activations", "items[0].licenses[0].max_activations: expected a number (an integer), got a number with a fraction or out of range"},
+		{"max_activations above 2^53-1", "POST", orders, item(`{},{"max_activations":9007199254740992}`),
+			"items[0].licenses[1].max_activations", ""},
+		{"max_activations negative", "POST", orders, item(`{},{"max_activations":-1}`),
+			"items[0].licenses[1].max_activations", ""},
+		{"user email a number", "POST", orders, item(`{"users":[{"email":5}]}`),
+			"items[0].licenses[0].users[0].email", "items[0].licenses[0].users[0].email: expected a string, got a number"},
+		{"validity_period a number", "POST", orders, item(`{},{"validity_period":5}`),
+			"items[0].licenses[1].validity_period", "items[0].licenses[1].validity_period: expected a string (a date) or null, got a number"},
+		{"validity_period not a date", "POST", orders, item(`{"validity_period":"2030-13-01"}`),
+			"items[0].licenses[0].validity_period", ""},
+		{"is_trial a string", "POST", orders, item(`{"is_trial":"yes"}`),
+			"items[0].licenses[0].is_trial", "items[0].licenses[0].is_trial: expected a boolean, got a string"},
+		{"customer a string", "POST", orders, `{"customer":"x","items":[]}`,
+			"customer", "customer: expected an object, got a string"},
+		{"customer email a boolean", "POST", orders, `{"customer":{"email":true},"items":[]}`,
+			"customer.email", "customer.email: expected a string, got a boolean"},
+		{"id a boolean", "POST", orders, `{"id":true,"items":[]}`,
+			"id", "id: expected a string or a number, got a boolean"},
+		{"enabled a string", "PATCH", lic, `{"enabled":"yes"}`,
+			"enabled", "enabled: expected a boolean, got a string"},
+		{"max_activations an array", "PATCH", lic, `{"max_activations":[]}`,
+			"max_activations", "max_activations: expected a number (an integer), got an array"},
+		{"validity_period an object", "PATCH", lic, `{"validity_period":{}}`,
+			"validity_period", "validity_period: expected a string (a date) or null, got an object"},
+		{"read_only a number", "POST", "/api/v1/api-keys/", `{"read_only":1}`,
+			"read_only", "read_only: expected a boolean, got a number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := f.must(mk, tt.method, tt.path, tt.body, 400)
+			if m["code"] != "validation_error" || m["field"] != tt.field || (tt.detail != "" && m["detail"] != tt.detail) {
+				t.Errorf("got %v\nwant field %q detail %q", m, tt.field, tt.detail)
+			}
+		})
 	}
 }
 

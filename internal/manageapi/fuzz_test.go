@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -147,6 +148,12 @@ func (s *fuzzServer) serve(t *testing.T, r *http.Request) map[string]any {
 	if len(m) != want || m["status"] != float64(w.Code) || code == "" || detail == "" {
 		t.Fatalf("error body %s is not exactly {status,code,detail,field?} for HTTP %d", body, w.Code)
 	}
+	if goTypeRe.MatchString(detail) {
+		t.Fatalf("error body %s names a Go type", body)
+	}
+	if fs, _ := field.(string); hasField && !fieldPathRe.MatchString(fs) {
+		t.Fatalf("error body %s: field is not a path like items[0].licenses[1].key", body)
+	}
 	if !manageCodes[code] {
 		t.Fatalf("undocumented code %q in %s", code, body)
 	}
@@ -158,6 +165,14 @@ func (s *fuzzServer) serve(t *testing.T, r *http.Request) map[string]any {
 	}
 	return nil
 }
+
+var (
+	// goTypeRe finds what only a Go type name has.
+	goTypeRe = regexp.MustCompile(`struct \{|json:|\[\][a-z*]|map\[|\bu?int(8|16|32|64)?\b|\bfloat(32|64)\b|\bGo\b`)
+	// fieldPathRe is the one form of an error's field: members after a dot, array
+	// indices in brackets.
+	fieldPathRe = regexp.MustCompile(`^[a-z_]+(\[[0-9]+\])*(\.[a-z_]+(\[[0-9]+\])*)*$`)
+)
 
 // ---- query strings of the list endpoints
 

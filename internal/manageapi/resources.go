@@ -2,6 +2,7 @@ package manageapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,27 +10,34 @@ import (
 	"github.com/licensor/licensor/internal/licensing"
 )
 
-// optTime is a JSON time that may be absent, null or a time string.
+// optTime is a JSON time that may be absent, null or a time string. Decoding keeps the
+// value as sent; parse reads it with the field's path, which an error returned while
+// decoding could not name.
 type optTime struct {
 	set bool
-	t   *time.Time
+	raw json.RawMessage
 }
 
 func (o *optTime) UnmarshalJSON(b []byte) error {
 	o.set = true
-	if string(b) == "null" {
-		return nil
+	o.raw = append(o.raw[:0], b...)
+	return nil
+}
+
+// parse returns the time sent at field (nil: absent or null).
+func (o optTime) parse(field string) (*time.Time, error) {
+	if !o.set || string(o.raw) == "null" {
+		return nil, nil
 	}
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return &fieldErr{"validity_period", "validity_period must be a date string or null"}
+	if err := json.Unmarshal(o.raw, &s); err != nil {
+		return nil, licensing.FieldError(field, "%s: expected a string (a date) or null, got %s", field, rawType(o.raw))
 	}
 	t, err := parseTime(s)
 	if err != nil {
-		return &fieldErr{"validity_period", "validity_period must look like 2030-01-31 00:00:00 or be ISO-8601"}
+		return nil, licensing.FieldError(field, "%s must look like 2030-01-31 00:00:00 or be ISO-8601", field)
 	}
-	o.t = &t
-	return nil
+	return &t, nil
 }
 
 // maxSafeInteger is 2^53-1, the largest integer a JavaScript client reads exactly: the
@@ -182,23 +190,25 @@ func (h *Handler) createOrder(r *http.Request, companyID int64) (int, any, error
 		var n json.Number
 		if err := json.Unmarshal(in.ID, &storeID); err != nil {
 			if err := json.Unmarshal(in.ID, &n); err != nil {
-				return 0, nil, licensing.FieldError("id", "id must be a string or a number")
+				return 0, nil, licensing.FieldError("id", "id: expected a string or a number, got %s", rawType(in.ID))
 			}
 			storeID = n.String()
 		}
 	}
 	order := licensing.OrderInput{StoreID: storeID, CustomerEmail: in.Customer.Email}
-	for _, it := range in.Items {
+	for i, it := range in.Items {
 		item := licensing.OrderItem{ProductCode: it.ProductCode}
-		for _, l := range it.Licenses {
+		for j, l := range it.Licenses {
+			field := fmt.Sprintf("items[%d].licenses[%d]", i, j)
+			validity, err := l.ValidityPeriod.parse(field + ".validity_period")
+			if err != nil {
+				return 0, nil, err
+			}
 			li := licensing.LicenseInput{Key: l.Key, AllowUnlimitedActivations: l.AllowUnlimitedActivations,
-				ValidityPeriod: l.ValidityPeriod.t, LicenseType: l.LicenseType, IsTrial: l.IsTrial}
+				ValidityPeriod: validity, LicenseType: l.LicenseType, IsTrial: l.IsTrial}
 			if l.MaxActivations != nil {
-				li.MaxActivations = *l.MaxActivations
-				if li.MaxActivations < 0 {
-					return 0, nil, licensing.FieldError("max_activations", "max_activations must not be negative")
-				}
-				if err := checkSafeInteger("max_activations", li.MaxActivations); err != nil {
+				li.MaxActivations = *l.MaxActivations // the domain refuses a negative one
+				if err := checkSafeInteger(field+".max_activations", li.MaxActivations); err != nil {
 					return 0, nil, err
 				}
 			}
@@ -280,7 +290,11 @@ func (h *Handler) patchLicense(r *http.Request, companyID int64) (int, any, erro
 	}
 	p := licensing.LicensePatch{MaxActivations: in.MaxActivations, AllowUnlimitedActivations: in.AllowUnlimitedActivations, Enabled: in.Enabled}
 	if in.ValidityPeriod.set {
-		p.ValidityPeriod = &in.ValidityPeriod.t
+		t, err := in.ValidityPeriod.parse("validity_period")
+		if err != nil {
+			return 0, nil, err
+		}
+		p.ValidityPeriod = &t
 	}
 	d, err := h.svc.UpdateLicense(r.Context(), companyID, id, p)
 	if err != nil {
