@@ -635,10 +635,26 @@ func TestMgmtAPIKeys(t *testing.T) {
 	_, err := mixed.CheckLicense(ctx(), checkReq(f.keyID(l, "hw-k1")))
 	wantAPIErr(t, "new api key with old shared key", err, 400, "signature_mismatch")
 
-	var rev struct {
-		Revoked bool `json:"revoked"`
+	// A revocation answers the key without its shared key; revoking it again answers the
+	// same and records nothing more. The audit entry has the key before and after.
+	revoke := fmt.Sprintf("/api/v1/api-keys/%d/revoke/", k.ID)
+	rev := m.call("POST", revoke, nil, 200, nil)
+	wantKeys(t, "revoked api key", rev, []string{"id", "api_key", "read_only", "revoked", "created_at"})
+	want := fmt.Sprintf(`{"id":%d,"api_key":%q,"read_only":false,"revoked":true,"created_at":%q}`, k.ID, k.APIKey, k.CreatedAt)
+	if string(rev) != want {
+		t.Errorf("revoke answered %s, want %s", rev, want)
 	}
-	m.call("POST", fmt.Sprintf("/api/v1/api-keys/%d/revoke/", k.ID), nil, 200, &rev)
+	if again := m.call("POST", revoke, nil, 200, nil); string(again) != string(rev) {
+		t.Errorf("second revoke answered %s, first %s", again, rev)
+	}
+	entries := auditLog(m, url.Values{"object_type": {"api_key"}, "object_id": {fmt.Sprint(k.ID)}, "action": {"api_key.revoke"}})
+	if entries.Count != 1 {
+		t.Fatalf("%d api_key.revoke entries after two revocations, want 1", entries.Count)
+	}
+	if e := entries.Results[0]; field(t, e.Before, "revoked") != false || field(t, e.After, "revoked") != true ||
+		field(t, e.Before, "api_key") != k.APIKey || field(t, e.Before, "read_only") != false {
+		t.Errorf("revoke entry before %s after %s", e.Before, e.After)
+	}
 	_, err = c2.CheckLicense(ctx(), checkReq(f.keyID(l, "hw-k1")))
 	wantAPIErr(t, "check with revoked key", err, 400, "revoked_api_key")
 	_, err = c2.ActivateLicense(ctx(), activateReq(f.keyID(l, "hw-k2")))

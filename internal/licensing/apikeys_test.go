@@ -108,6 +108,73 @@ func TestAPIKeyCacheRevokedHere(t *testing.T) {
 	}
 }
 
+// TestRevokeAPIKey: a revocation answers the key (never its shared key) and records its
+// values before and after; revoking a revoked key answers the same and records nothing;
+// another company's key is not found.
+func TestRevokeAPIKey(t *testing.T) {
+	e := newEnv(t)
+	other, err := e.svc.CreateCompany(e.ctx, "other", "rsa-2048")
+	wantCode(t, err, "")
+	otherKey, err := e.svc.CreateAPIKey(e.ctx, other.CompanyID, false)
+	wantCode(t, err, "")
+	revokes := func(companyID, id int64) []licensing.AuditEntry {
+		t.Helper()
+		es, _, err := e.svc.AuditLog(e.ctx, companyID, licensing.AuditFilter{Page: licensing.Page{Limit: 10},
+			ObjectType: "api_key", ObjectID: id, Action: licensing.AuditAPIKeyRevoke})
+		wantCode(t, err, "")
+		return es
+	}
+	for _, tc := range []struct {
+		name     string
+		readOnly bool
+		times    int // revocations in a row
+	}{
+		{"full key", false, 1},
+		{"read-only key", true, 1},
+		{"revoked twice", false, 2},
+		{"revoked three times", true, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, err := e.svc.CreateAPIKey(e.ctx, e.cid, tc.readOnly)
+			wantCode(t, err, "")
+			want := k.Info()
+			want.Revoked = true
+			for i := range tc.times {
+				got, err := e.svc.RevokeAPIKey(e.ctx, e.cid, k.ID)
+				wantCode(t, err, "")
+				if got != want {
+					t.Errorf("revocation %d answered %+v, want %+v", i+1, got, want)
+				}
+			}
+			es := revokes(e.cid, k.ID)
+			if len(es) != 1 {
+				t.Fatalf("%d api_key.revoke entries after %d revocations, want 1", len(es), tc.times)
+			}
+			wantView := func(revoked bool) string {
+				return `{"id":` + strconv.FormatInt(k.ID, 10) + `,"api_key":"` + k.Key + `","read_only":` + strconv.FormatBool(tc.readOnly) +
+					`,"revoked":` + strconv.FormatBool(revoked) + `}`
+			}
+			if string(es[0].Before) != wantView(false) || string(es[0].After) != wantView(true) {
+				t.Errorf("recorded before %s after %s\nwant before %s after %s", es[0].Before, es[0].After, wantView(false), wantView(true))
+			}
+		})
+	}
+	t.Run("another company's key", func(t *testing.T) {
+		_, err := e.svc.RevokeAPIKey(e.ctx, e.cid, otherKey.ID)
+		wantCode(t, err, licensing.ENotFound)
+		if k, err := e.svc.APIKeyByKey(e.ctx, otherKey.Key); err != nil || k.Revoked {
+			t.Errorf("the other company's key: %+v, %v", k, err)
+		}
+		if es := revokes(other.CompanyID, otherKey.ID); len(es) != 0 {
+			t.Errorf("recorded %+v", es)
+		}
+	})
+	t.Run("missing key", func(t *testing.T) {
+		_, err := e.svc.RevokeAPIKey(e.ctx, e.cid, 1<<40)
+		wantCode(t, err, licensing.ENotFound)
+	})
+}
+
 // TestRecheckAPIKey: a request refused before its operation reached the store reports a
 // cached key's revocation instead; errors about the key or signature stay as they are.
 func TestRecheckAPIKey(t *testing.T) {

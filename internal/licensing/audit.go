@@ -171,10 +171,12 @@ func viewDevice(d Device, exists bool) any {
 
 type apiKeyView struct {
 	ID       int64  `json:"id"`
-	APIKey   string `json:"api_key,omitempty"`
+	APIKey   string `json:"api_key"`
 	ReadOnly bool   `json:"read_only"`
 	Revoked  bool   `json:"revoked"`
 }
+
+func viewAPIKey(k APIKeyInfo) apiKeyView { return apiKeyView{k.ID, k.Key, k.ReadOnly, k.Revoked} }
 
 // AuditLog pages through a company's audit log, newest first.
 func (s *Service) AuditLog(ctx context.Context, companyID int64, f AuditFilter) ([]AuditEntry, int64, error) {

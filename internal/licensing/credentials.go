@@ -138,7 +138,7 @@ func (s *Service) newAPIKey(ctx context.Context, tx Tx, companyID int64, readOnl
 		return k, fmt.Errorf("create api key: %w", err)
 	}
 	k.ID = stored.ID
-	return k, s.audit(ctx, tx, companyID, AuditAPIKeyCreate, "api_key", k.ID, nil, apiKeyView{k.ID, k.Key, k.ReadOnly, k.Revoked})
+	return k, s.audit(ctx, tx, companyID, AuditAPIKeyCreate, "api_key", k.ID, nil, viewAPIKey(k.Info()))
 }
 
 // AuthenticateManagement returns the management key row (its company and id) a key
@@ -177,23 +177,29 @@ func (s *Service) CreateAPIKey(ctx context.Context, companyID int64, readOnly bo
 	return k, err
 }
 
-// RevokeAPIKey revokes one of a company's License API keys.
-func (s *Service) RevokeAPIKey(ctx context.Context, companyID, id int64) (APIKey, error) {
-	var k APIKey
-	err := s.store.Write(ctx, func(tx Tx) error {
-		err := tx.RevokeAPIKey(ctx, companyID, id)
-		if errors.Is(err, ErrNoRows) {
-			return Errorf(ENotFound, "Not found.")
-		} else if err != nil {
-			return fmt.Errorf("revoke api key: %w", err)
+// RevokeAPIKey revokes one of a company's License API keys and returns it. Revoking a
+// revoked key is idempotent: it answers the same and records nothing.
+func (s *Service) RevokeAPIKey(ctx context.Context, companyID, id int64) (APIKeyInfo, error) {
+	var k APIKeyInfo
+	err := s.store.Write(ctx, func(tx Tx) (err error) {
+		if k, err = tx.APIKeyInfo(ctx, companyID, id); err != nil {
+			return notFoundOr(err, "api key")
 		}
-		return s.audit(ctx, tx, companyID, AuditAPIKeyRevoke, "api_key", id, nil, apiKeyView{ID: id, Revoked: true})
+		changed, err := tx.RevokeAPIKey(ctx, companyID, id)
+		if err != nil {
+			return notFoundOr(err, "revoke api key")
+		}
+		before := k
+		k.Revoked = true
+		if !changed {
+			return nil // revoked already, perhaps a moment ago by a concurrent request
+		}
+		return s.audit(ctx, tx, companyID, AuditAPIKeyRevoke, "api_key", id, viewAPIKey(before), viewAPIKey(k))
 	})
 	if err != nil {
 		return k, err
 	}
 	s.forgetAPIKey(id)
-	k = APIKey{ID: id, CompanyID: companyID, Revoked: true}
 	return k, nil
 }
 

@@ -27,6 +27,22 @@ type APIKey struct {
 	cached bool // served from the Service's key cache (see WithAPIKey)
 }
 
+// APIKeyInfo is a License API key as the management API shows it: it has no field for
+// the shared key, so no answer built from it can show one.
+type APIKeyInfo struct {
+	ID        int64
+	CompanyID int64
+	Key       string
+	ReadOnly  bool
+	Revoked   bool
+	CreatedAt time.Time
+}
+
+// Info is the key without its shared key.
+func (k APIKey) Info() APIKeyInfo {
+	return APIKeyInfo{k.ID, k.CompanyID, k.Key, k.ReadOnly, k.Revoked, k.CreatedAt}
+}
+
 // ManagementKey authorises the management API. Only a hash of the secret is stored;
 // the prefix (before the dot) finds the row.
 type ManagementKey struct {

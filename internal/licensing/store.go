@@ -39,7 +39,11 @@ type Tx interface {
 	APIKeyByKey(ctx context.Context, key string) (APIKey, error)
 	// APIKeyRevoked reports whether the key with that id is revoked.
 	APIKeyRevoked(ctx context.Context, id int64) (bool, error)
-	RevokeAPIKey(ctx context.Context, companyID, id int64) error
+	// APIKeyInfo returns one of a company's License API keys, without its shared key.
+	APIKeyInfo(ctx context.Context, companyID, id int64) (APIKeyInfo, error)
+	// RevokeAPIKey revokes one of a company's keys; changed is false if it already was
+	// revoked (under concurrent revocations, true for exactly one of them).
+	RevokeAPIKey(ctx context.Context, companyID, id int64) (changed bool, err error)
 
 	// Secrets lists every stored secret (signing keys, shared keys) as stored, sealed
 	// or not; SetSecret rewrites one (sealing a database written without a master key).

@@ -8,7 +8,8 @@ import (
 )
 
 // auditBody is one audit-log entry; before and after are the object's recorded values
-// (null when it did not exist, or for a revoke, was not kept).
+// (before is null for a creation, and in api_key.revoke entries written by versions that
+// did not record the key's prior state).
 type auditBody struct {
 	ID         int64           `json:"id"`
 	CreatedAt  string          `json:"created_at"`

@@ -473,13 +473,19 @@ func (h *Handler) listVariables(r *http.Request, companyID int64) (int, any, err
 
 // ---- api keys
 
+// apiKeyBody is a License API key; the shared key is set only in the answer that
+// created it.
 type apiKeyBody struct {
 	ID        int64  `json:"id"`
-	APIKey    string `json:"api_key,omitempty"`
+	APIKey    string `json:"api_key"`
 	SharedKey string `json:"shared_key,omitempty"`
 	ReadOnly  bool   `json:"read_only"`
 	Revoked   bool   `json:"revoked"`
-	CreatedAt string `json:"created_at,omitempty"`
+	CreatedAt string `json:"created_at"`
+}
+
+func newAPIKeyBody(k licensing.APIKeyInfo) apiKeyBody {
+	return apiKeyBody{ID: k.ID, APIKey: k.Key, ReadOnly: k.ReadOnly, Revoked: k.Revoked, CreatedAt: drfTime(k.CreatedAt)}
 }
 
 func (h *Handler) createAPIKey(r *http.Request, companyID int64) (int, any, error) {
@@ -493,7 +499,9 @@ func (h *Handler) createAPIKey(r *http.Request, companyID int64) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, apiKeyBody{k.ID, k.Key, k.SharedKey, k.ReadOnly, k.Revoked, drfTime(k.CreatedAt)}, nil
+	b := newAPIKeyBody(k.Info())
+	b.SharedKey = k.SharedKey
+	return http.StatusCreated, b, nil
 }
 
 func (h *Handler) revokeAPIKey(r *http.Request, companyID int64) (int, any, error) {
@@ -505,5 +513,5 @@ func (h *Handler) revokeAPIKey(r *http.Request, companyID int64) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, apiKeyBody{ID: k.ID, ReadOnly: k.ReadOnly, Revoked: true}, nil
+	return http.StatusOK, newAPIKeyBody(k), nil
 }

@@ -229,8 +229,29 @@ func (t *Tx) APIKeyRevoked(ctx context.Context, id int64) (revoked bool, err err
 	return revoked, noRows(err)
 }
 
-func (t *Tx) RevokeAPIKey(ctx context.Context, companyID, id int64) error {
-	return mustAffect(t.Q.ExecContext(ctx, `UPDATE api_keys SET revoked = $1 WHERE company_id = $2 AND id = $3`, true, companyID, id))
+func (t *Tx) APIKeyInfo(ctx context.Context, companyID, id int64) (licensing.APIKeyInfo, error) {
+	k := licensing.APIKeyInfo{ID: id, CompanyID: companyID}
+	var created int64
+	err := t.Q.QueryRowContext(ctx, `SELECT api_key, read_only, revoked, created_at FROM api_keys WHERE company_id = $1 AND id = $2`, companyID, id).
+		Scan(&k.Key, &k.ReadOnly, &k.Revoked, &created)
+	k.CreatedAt = fromMS(created)
+	return k, noRows(err)
+}
+
+func (t *Tx) RevokeAPIKey(ctx context.Context, companyID, id int64) (bool, error) {
+	// Only a key not yet revoked is updated: of concurrent revocations, the one that
+	// updates the row reports the change (PostgreSQL re-checks the condition once the
+	// row lock is free).
+	res, err := t.Q.ExecContext(ctx, `UPDATE api_keys SET revoked = $1 WHERE company_id = $2 AND id = $3 AND revoked = $4`, true, companyID, id, false)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return n > 0, err
+	}
+	var one int
+	err = t.Q.QueryRowContext(ctx, `SELECT 1 FROM api_keys WHERE company_id = $1 AND id = $2`, companyID, id).Scan(&one)
+	return false, noRows(err)
 }
 
 func (t *Tx) Secrets(ctx context.Context) ([]licensing.StoredSecret, error) {

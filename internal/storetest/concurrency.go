@@ -20,6 +20,7 @@ var concurrencyTests = []test{
 	{"TrackVariables", testConcurrentTrackVariables},
 	{"ActivateDeactivate", testConcurrentActivateDeactivate},
 	{"Init", testConcurrentInit},
+	{"RevokeAPIKey", testConcurrentRevokeAPIKey},
 }
 
 // race runs n copies of fn at once and waits for them.
@@ -270,5 +271,35 @@ func testConcurrentInit(t *testing.T, e *env) {
 	e.read(func(tx licensing.Tx) (err error) { count, err = tx.CompanyCount(e.ctx); return err })
 	if count != 1 {
 		t.Errorf("CompanyCount = %d after concurrent Init, want 1", count)
+	}
+}
+
+// testConcurrentRevokeAPIKey: of concurrent revocations of one key, exactly one reports
+// the change (the domain records it once).
+func testConcurrentRevokeAPIKey(t *testing.T, e *env) {
+	a := e.tenant("a")
+	const n = 8
+	changed := make([]bool, n)
+	errs := make([]error, n)
+	race(n, func(i int) {
+		errs[i] = e.st.Write(e.ctx, func(tx licensing.Tx) (err error) {
+			changed[i], err = tx.RevokeAPIKey(e.ctx, a.Company.ID, a.APIKey.ID)
+			return err
+		})
+	})
+	n1 := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("revocation %d: %v", i, errs[i])
+		}
+		if changed[i] {
+			n1++
+		}
+	}
+	if n1 != 1 {
+		t.Errorf("%d of %d concurrent revocations reported the change, want 1", n1, n)
+	}
+	if !e.getAPIKey(a.APIKey.Key).Revoked {
+		t.Error("the key is not revoked")
 	}
 }

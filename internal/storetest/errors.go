@@ -44,7 +44,8 @@ func testMissingRows(t *testing.T, e *env) {
 			return err
 		}},
 		{"LockLicense", true, func(tx licensing.Tx) error { _, err := tx.LockLicense(e.ctx, cid, missing); return err }},
-		{"RevokeAPIKey", true, func(tx licensing.Tx) error { return tx.RevokeAPIKey(e.ctx, cid, missing) }},
+		{"RevokeAPIKey", true, func(tx licensing.Tx) error { _, err := tx.RevokeAPIKey(e.ctx, cid, missing); return err }},
+		{"APIKeyInfo", false, func(tx licensing.Tx) error { _, err := tx.APIKeyInfo(e.ctx, cid, missing); return err }},
 		{"UpdateLicense", true, func(tx licensing.Tx) error {
 			l := tn.License
 			l.ID = missing

@@ -87,10 +87,18 @@ func testAPIKeyRoundTrip(t *testing.T, e *env) {
 		equal(t, "APIKeyByKey "+k.Key, e.getAPIKey(k.Key), k)
 	}
 
-	// Revoking sets only revoked; revoking again is not an error.
+	// APIKeyInfo is the key without its shared key.
 	k := cases[1]
 	k.CompanyID = c.ID
 	k.ID = e.getAPIKey(k.Key).ID
+	info := func(id int64) licensing.APIKeyInfo {
+		var i licensing.APIKeyInfo
+		e.read(func(tx licensing.Tx) (err error) { i, err = tx.APIKeyInfo(e.ctx, c.ID, id); return err })
+		return i
+	}
+	equal(t, "APIKeyInfo", info(k.ID), k.Info())
+
+	// Revoking sets only revoked; revoking again is not an error and reports no change.
 	revoked := func(id int64) bool {
 		var r bool
 		e.read(func(tx licensing.Tx) (err error) { r, err = tx.APIKeyRevoked(e.ctx, id); return err })
@@ -99,11 +107,16 @@ func testAPIKeyRoundTrip(t *testing.T, e *env) {
 	if revoked(k.ID) {
 		t.Errorf("APIKeyRevoked(%d) before RevokeAPIKey: true", k.ID)
 	}
-	for range 2 {
-		e.write(func(tx licensing.Tx) error { return tx.RevokeAPIKey(e.ctx, c.ID, k.ID) })
+	for i, want := range []bool{true, false} {
+		var changed bool
+		e.write(func(tx licensing.Tx) (err error) { changed, err = tx.RevokeAPIKey(e.ctx, c.ID, k.ID); return err })
+		if changed != want {
+			t.Errorf("RevokeAPIKey #%d reported changed %v, want %v", i+1, changed, want)
+		}
 	}
 	k.Revoked = true
 	equal(t, "after RevokeAPIKey", e.getAPIKey(k.Key), k)
+	equal(t, "APIKeyInfo after RevokeAPIKey", info(k.ID), k.Info())
 	if !revoked(k.ID) {
 		t.Errorf("APIKeyRevoked(%d) after RevokeAPIKey: false", k.ID)
 	}

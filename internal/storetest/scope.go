@@ -29,6 +29,7 @@ func testScopeLookups(t *testing.T, e *env) {
 		{"License", false, func(tx licensing.Tx) error { _, err := tx.License(e.ctx, cid, b.License.ID); return err }},
 		{"LockLicense", true, func(tx licensing.Tx) error { _, err := tx.LockLicense(e.ctx, cid, b.License.ID); return err }},
 		{"Device", false, func(tx licensing.Tx) error { _, err := tx.Device(e.ctx, cid, b.Device.ID); return err }},
+		{"APIKeyInfo", false, func(tx licensing.Tx) error { _, err := tx.APIKeyInfo(e.ctx, cid, b.APIKey.ID); return err }},
 	}
 	for _, tc := range notFound {
 		run := e.st.Read
@@ -149,7 +150,8 @@ func testScopeWrites(t *testing.T, e *env) {
 	cid := a.Company.ID
 
 	isErr(t, "RevokeAPIKey of another company", e.st.Write(e.ctx, func(tx licensing.Tx) error {
-		return tx.RevokeAPIKey(e.ctx, cid, b.APIKey.ID)
+		_, err := tx.RevokeAPIKey(e.ctx, cid, b.APIKey.ID)
+		return err
 	}), licensing.ErrNoRows)
 	equal(t, "b's api key", e.getAPIKey(b.APIKey.Key), b.APIKey)
 

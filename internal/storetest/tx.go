@@ -42,7 +42,7 @@ func testReadSingle(t *testing.T, e *env) {
 			t.Fatalf("ReadSingle of a missing key: %v", err)
 		}
 	}
-	e.write(func(tx licensing.Tx) error { return tx.RevokeAPIKey(e.ctx, k.CompanyID, k.ID) })
+	e.write(func(tx licensing.Tx) error { _, err := tx.RevokeAPIKey(e.ctx, k.CompanyID, k.ID); return err })
 	var got licensing.APIKey
 	if err := e.st.ReadSingle(e.ctx, func(tx licensing.Tx) (err error) {
 		got, err = tx.APIKeyByKey(e.ctx, k.Key)
@@ -118,7 +118,7 @@ func testRollback(t *testing.T, e *env) {
 		if err := tx.UpsertVariables(e.ctx, a.Device.ID, []licensing.Variable{{Name: "doomed", Value: "1", CreatedAt: at(1)}}); err != nil {
 			return err
 		}
-		if err := tx.RevokeAPIKey(e.ctx, cid, a.APIKey.ID); err != nil {
+		if _, err := tx.RevokeAPIKey(e.ctx, cid, a.APIKey.ID); err != nil {
 			return err
 		}
 		ul := a.License
@@ -281,7 +281,7 @@ func testCancelledContext(t *testing.T, e *env) {
 func testDeviceByLicenseKey(t *testing.T, e *env) {
 	a, b := e.tenant("a"), e.tenant("b")
 	revokedKey := e.apiKey(a.Company.ID)
-	e.write(func(tx licensing.Tx) error { return tx.RevokeAPIKey(e.ctx, a.Company.ID, revokedKey.ID) })
+	e.write(func(tx licensing.Tx) error { _, err := tx.RevokeAPIKey(e.ctx, a.Company.ID, revokedKey.ID); return err })
 	e.write(func(tx licensing.Tx) error { return tx.TouchDeviceCheck(e.ctx, a.Device.ID, at(50)) })
 	if e.getDevice(a.Company.ID, a.Device.ID).LastCheck == nil {
 		t.Fatal("the device has no last check after TouchDeviceCheck")
