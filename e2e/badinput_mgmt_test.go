@@ -87,7 +87,7 @@ func (m *badMatrix) mgmtCases() {
 	for _, list := range []struct{ group, path string }{
 		{"mgmt_products", "/api/v1/products/"}, {"mgmt_licenses", "/api/v1/licenses/"},
 		{"mgmt_devices", "/api/v1/devices/"}, {"mgmt_device_variables", "/api/v1/device-variables/"},
-		{"mgmt_audit_log", "/api/v1/audit-log/"},
+		{"mgmt_audit_log", "/api/v1/audit-log/"}, {"mgmt_api_keys", "/api/v1/api-keys/"},
 	} {
 		m.group = list.group
 		for _, p := range paging {
@@ -362,7 +362,7 @@ func (m *badMatrix) mgmtCases() {
 		{fmt.Sprintf("/api/v1/devices/%d/unblacklist/", m.devID), []string{"GET"}},
 		{fmt.Sprintf("/api/v1/devices/%d/reset/", m.devID), []string{"GET", "PUT", "DELETE"}},
 		{"/api/v1/device-variables/", []string{"POST", "DELETE"}},
-		{"/api/v1/api-keys/", []string{"GET", "DELETE", "BREW"}},
+		{"/api/v1/api-keys/", []string{"PUT", "PATCH", "DELETE", "BREW"}},
 		{fmt.Sprintf("/api/v1/api-keys/%d/revoke/", m.apiKeyID), []string{"GET", "DELETE"}},
 		{"/api/v1/audit-log/", []string{"POST", "PUT", "DELETE"}},
 	} {
@@ -423,6 +423,7 @@ func (m *badMatrix) mgmtCases() {
 			{"POST", fmt.Sprintf("/api/v1/devices/%d/reset/", m.devID), nil},
 			{"GET", fmt.Sprintf("/api/v1/device-variables/?device=%d", m.devID), nil},
 			{"POST", "/api/v1/api-keys/", nil},
+			{"GET", "/api/v1/api-keys/", nil},
 			{"GET", "/api/v1/audit-log/", nil},
 		} {
 			m.mg(fmt.Sprintf("%s: %s %s", a.name, r.method, r.path), 401, "unauthorized", r.method, r.path, r.body, a.edit)

@@ -622,7 +622,7 @@ func TestMgmtAPIKeys(t *testing.T) {
 		CreatedAt string `json:"created_at"`
 	}
 	b := m.call("POST", "/api/v1/api-keys/", nil, 201, &k)
-	wantKeys(t, "api key", b, []string{"id", "api_key", "shared_key", "read_only", "revoked", "created_at"})
+	wantKeys(t, "api key", b, []string{"id", "api_key", "shared_key", "read_only", "revoked", "revoked_at", "created_at"})
 	if k.ID <= 0 || k.APIKey == "" || k.SharedKey == "" || k.ReadOnly || k.Revoked || k.APIKey == shared.creds.APIKey {
 		t.Fatalf("api key %+v", k)
 	}
@@ -638,9 +638,16 @@ func TestMgmtAPIKeys(t *testing.T) {
 	// A revocation answers the key without its shared key; revoking it again answers the
 	// same and records nothing more. The audit entry has the key before and after.
 	revoke := fmt.Sprintf("/api/v1/api-keys/%d/revoke/", k.ID)
-	rev := m.call("POST", revoke, nil, 200, nil)
-	wantKeys(t, "revoked api key", rev, []string{"id", "api_key", "read_only", "revoked", "created_at"})
-	want := fmt.Sprintf(`{"id":%d,"api_key":%q,"read_only":false,"revoked":true,"created_at":%q}`, k.ID, k.APIKey, k.CreatedAt)
+	var revoked struct {
+		RevokedAt string `json:"revoked_at"`
+	}
+	rev := m.call("POST", revoke, nil, 200, &revoked)
+	wantKeys(t, "revoked api key", rev, apiKeyListKeys)
+	if !mgmtTSRe.MatchString(revoked.RevokedAt) || revoked.RevokedAt < k.CreatedAt {
+		t.Errorf("revoked_at %q, created_at %q", revoked.RevokedAt, k.CreatedAt)
+	}
+	want := fmt.Sprintf(`{"id":%d,"api_key":%q,"read_only":false,"revoked":true,"revoked_at":%q,"created_at":%q}`,
+		k.ID, k.APIKey, revoked.RevokedAt, k.CreatedAt)
 	if string(rev) != want {
 		t.Errorf("revoke answered %s, want %s", rev, want)
 	}
@@ -681,4 +688,50 @@ func TestMgmtAPIKeys(t *testing.T) {
 	}
 	_, err = cro.ActivateLicense(ctx(), activateReq(f.keyID(l, "hw-k3")))
 	wantAPIErr(t, "activate with read-only key", err, 400, "read_only_api_key")
+
+	// The list shows every key of the company as the revocation answers it, revoked
+	// ones included, and never a secret.
+	listed := map[string][]byte{}
+	for next := "/api/v1/api-keys/?limit=2"; next != ""; {
+		var pg page[json.RawMessage]
+		b := m.call("GET", next, nil, 200, &pg)
+		for _, secret := range []string{k.SharedKey, ro.SharedKey, shared.creds.SharedKey, shared.creds.ManagementKey, "shared_key"} {
+			if strings.Contains(string(b), secret) {
+				t.Fatalf("api key list shows %q: %s", secret, b)
+			}
+		}
+		for _, r := range pg.Results {
+			wantKeys(t, "listed api key", r, apiKeyListKeys)
+			var lk struct {
+				APIKey string `json:"api_key"`
+			}
+			json.Unmarshal(r, &lk)
+			listed[lk.APIKey] = r
+		}
+		next = ""
+		if pg.Next != nil {
+			u, err := url.Parse(*pg.Next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			next = u.RequestURI()
+		}
+	}
+	if string(listed[k.APIKey]) != string(rev) {
+		t.Errorf("revoked key listed as %s, revoke answered %s", listed[k.APIKey], rev)
+	}
+	var lro struct {
+		ReadOnly  bool    `json:"read_only"`
+		Revoked   bool    `json:"revoked"`
+		RevokedAt *string `json:"revoked_at"`
+	}
+	if err := json.Unmarshal(listed[ro.APIKey], &lro); err != nil || !lro.ReadOnly || lro.Revoked || lro.RevokedAt != nil {
+		t.Errorf("read-only key listed as %s", listed[ro.APIKey])
+	}
+	if listed[shared.creds.APIKey] == nil {
+		t.Errorf("the company's first key is not listed (%d keys)", len(listed))
+	}
 }
+
+// apiKeyListKeys are what the management API shows of a License API key after its creation.
+var apiKeyListKeys = []string{"id", "api_key", "read_only", "revoked", "revoked_at", "created_at"}

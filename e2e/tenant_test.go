@@ -798,6 +798,7 @@ func (r *tenantRun) mgmtAll(x, y *tenant) {
 	r.mgmtList(x, y, "/api/v1/licenses/?limit=100", "licenses", len(x.ids["licenses"]))
 	r.mgmtList(x, y, "/api/v1/devices/?limit=100", "devices", len(x.ids["devices"]))
 	r.mgmtList(x, y, "/api/v1/devices/?blacklisted=true&limit=100", "devices", 1)
+	r.mgmtList(x, y, "/api/v1/api-keys/?limit=100", "api_keys", len(x.ids["api_keys"]))
 	for _, l := range y.licenses {
 		if l.key != "" {
 			r.mgmtList(x, y, "/api/v1/licenses/?license_key="+url.QueryEscape(l.key), "licenses", -1)
@@ -950,7 +951,7 @@ var tenantRoutes = []string{
 	"GET /api/v1/devices/{$}", "GET /api/v1/devices/{id}/{$}",
 	"POST /api/v1/devices/{id}/blacklist/{$}", "POST /api/v1/devices/{id}/unblacklist/{$}", "POST /api/v1/devices/{id}/reset/{$}",
 	"GET /api/v1/device-variables/{$}",
-	"POST /api/v1/api-keys/{$}", "POST /api/v1/api-keys/{id}/revoke/{$}",
+	"GET /api/v1/api-keys/{$}", "POST /api/v1/api-keys/{$}", "POST /api/v1/api-keys/{id}/revoke/{$}",
 	"GET /api/v1/audit-log/{$}",
 }
 

@@ -3,8 +3,10 @@ package licensing_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/licensor/licensor/internal/licensing"
 	"github.com/licensor/licensor/internal/storetest"
@@ -137,14 +139,16 @@ func TestRevokeAPIKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			k, err := e.svc.CreateAPIKey(e.ctx, e.cid, tc.readOnly)
 			wantCode(t, err, "")
+			e.clock.Advance(time.Minute)
 			want := k.Info()
-			want.Revoked = true
+			want.Revoked, want.RevokedAt = true, ptr(e.clock.Now())
 			for i := range tc.times {
 				got, err := e.svc.RevokeAPIKey(e.ctx, e.cid, k.ID)
 				wantCode(t, err, "")
-				if got != want {
+				if !reflect.DeepEqual(got, want) {
 					t.Errorf("revocation %d answered %+v, want %+v", i+1, got, want)
 				}
+				e.clock.Advance(time.Minute) // a repeated revocation keeps the first time
 			}
 			es := revokes(e.cid, k.ID)
 			if len(es) != 1 {
@@ -173,6 +177,18 @@ func TestRevokeAPIKey(t *testing.T) {
 		_, err := e.svc.RevokeAPIKey(e.ctx, e.cid, 1<<40)
 		wantCode(t, err, licensing.ENotFound)
 	})
+	// The list has the company's keys only: the first one, not revoked, and the four
+	// revoked above, each with its time.
+	ks, n, err := e.svc.ListAPIKeys(e.ctx, e.cid, licensing.Page{Limit: 100})
+	wantCode(t, err, "")
+	if n != 5 || len(ks) != 5 || ks[0].Key != e.creds.APIKey || ks[0].Revoked || ks[0].RevokedAt != nil {
+		t.Fatalf("ListAPIKeys: %d keys %+v", n, ks)
+	}
+	for _, k := range ks[1:] {
+		if k.CompanyID != e.cid || !k.Revoked || k.RevokedAt == nil || !k.RevokedAt.After(k.CreatedAt) {
+			t.Errorf("listed %+v", k)
+		}
+	}
 }
 
 // TestRecheckAPIKey: a request refused before its operation reached the store reports a

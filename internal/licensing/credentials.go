@@ -189,18 +189,35 @@ func (s *Service) RevokeAPIKey(ctx context.Context, companyID, id int64) (APIKey
 		if err != nil {
 			return notFoundOr(err, "revoke api key")
 		}
-		before := k
-		k.Revoked = true
-		if !changed {
-			return nil // revoked already, perhaps a moment ago by a concurrent request
+		if changed {
+			after := k
+			after.Revoked = true
+			if err := s.audit(ctx, tx, companyID, AuditAPIKeyRevoke, "api_key", id, viewAPIKey(k), viewAPIKey(after)); err != nil {
+				return err
+			}
+		} // else revoked already, perhaps a moment ago by a concurrent request
+		// Read it again: revoked, and revoked_at as the audit entry has it.
+		if k, err = tx.APIKeyInfo(ctx, companyID, id); err != nil {
+			return fmt.Errorf("api key: %w", err)
 		}
-		return s.audit(ctx, tx, companyID, AuditAPIKeyRevoke, "api_key", id, viewAPIKey(before), viewAPIKey(k))
+		return nil
 	})
 	if err != nil {
 		return k, err
 	}
 	s.forgetAPIKey(id)
 	return k, nil
+}
+
+// ListAPIKeys pages through a company's License API keys, revoked ones included.
+func (s *Service) ListAPIKeys(ctx context.Context, companyID int64, page Page) ([]APIKeyInfo, int64, error) {
+	var ks []APIKeyInfo
+	var n int64
+	err := s.store.Read(ctx, func(tx Tx) (err error) {
+		ks, n, err = tx.ListAPIKeys(ctx, companyID, page)
+		return err
+	})
+	return ks, n, err
 }
 
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -35,12 +35,17 @@ type APIKeyInfo struct {
 	Key       string
 	ReadOnly  bool
 	Revoked   bool
+	// RevokedAt is when the key was revoked, as its api_key.revoke audit entry has it
+	// (the first, if an older version wrote two); nil if it is not revoked or was
+	// revoked before the audit log existed (migration 3).
+	RevokedAt *time.Time
 	CreatedAt time.Time
 }
 
-// Info is the key without its shared key.
+// Info is the key without its shared key (and without RevokedAt, which only the store
+// reads).
 func (k APIKey) Info() APIKeyInfo {
-	return APIKeyInfo{k.ID, k.CompanyID, k.Key, k.ReadOnly, k.Revoked, k.CreatedAt}
+	return APIKeyInfo{ID: k.ID, CompanyID: k.CompanyID, Key: k.Key, ReadOnly: k.ReadOnly, Revoked: k.Revoked, CreatedAt: k.CreatedAt}
 }
 
 // ManagementKey authorises the management API. Only a hash of the secret is stored;

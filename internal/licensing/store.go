@@ -39,8 +39,10 @@ type Tx interface {
 	APIKeyByKey(ctx context.Context, key string) (APIKey, error)
 	// APIKeyRevoked reports whether the key with that id is revoked.
 	APIKeyRevoked(ctx context.Context, id int64) (bool, error)
-	// APIKeyInfo returns one of a company's License API keys, without its shared key.
+	// APIKeyInfo returns one of a company's License API keys, without its shared key;
+	// ListAPIKeys pages through them by id.
 	APIKeyInfo(ctx context.Context, companyID, id int64) (APIKeyInfo, error)
+	ListAPIKeys(ctx context.Context, companyID int64, page Page) ([]APIKeyInfo, int64, error)
 	// RevokeAPIKey revokes one of a company's keys; changed is false if it already was
 	// revoked (under concurrent revocations, true for exactly one of them).
 	RevokeAPIKey(ctx context.Context, companyID, id int64) (changed bool, err error)

@@ -68,6 +68,7 @@ func New(svc *licensing.Service, log *slog.Logger) *Handler {
 		"POST /api/v1/devices/{id}/unblacklist/{$}": h.blacklist(false),
 		"POST /api/v1/devices/{id}/reset/{$}":       h.resetDevice,
 		"GET /api/v1/device-variables/{$}":          h.listVariables,
+		"GET /api/v1/api-keys/{$}":                  h.listAPIKeys,
 		"POST /api/v1/api-keys/{$}":                 h.createAPIKey,
 		"POST /api/v1/api-keys/{id}/revoke/{$}":     h.revokeAPIKey,
 		"GET /api/v1/audit-log/{$}":                 h.listAudit,

@@ -119,10 +119,36 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("paged list %v", list)
 	}
 	k := f.must(mk, "POST", "/api/v1/api-keys/", ``, 201)
-	if k["api_key"] == "" || k["shared_key"] == "" {
+	if k["api_key"] == "" || k["shared_key"] == "" || k["revoked_at"] != nil {
 		t.Fatalf("api key %v", k)
 	}
-	f.must(mk, "POST", fmt.Sprintf("/api/v1/api-keys/%d/revoke/", int64(k["id"].(float64))), ``, 200)
+	rev := f.must(mk, "POST", fmt.Sprintf("/api/v1/api-keys/%d/revoke/", int64(k["id"].(float64))), ``, 200)
+	if rev["revoked"] != true || rev["revoked_at"] == nil || rev["api_key"] != k["api_key"] || rev["shared_key"] != nil {
+		t.Fatalf("revoked %v", rev)
+	}
+	// The list: the company's first key and the revoked one, by id, never a shared key.
+	keys := f.must(mk, "GET", "/api/v1/api-keys/", ``, 200)
+	results, _ := keys["results"].([]any)
+	if keys["count"] != float64(2) || len(results) != 2 {
+		t.Fatalf("api keys %v", keys)
+	}
+	first, second := results[0].(map[string]any), results[1].(map[string]any)
+	if first["api_key"] != f.a.APIKey || first["revoked"] != false || first["revoked_at"] != nil || second["id"] != k["id"] ||
+		second["revoked"] != true || second["revoked_at"] != rev["revoked_at"] || second["created_at"] != k["created_at"] {
+		t.Fatalf("api keys %v", keys)
+	}
+	for _, r := range results {
+		if len(r.(map[string]any)) != 6 {
+			t.Errorf("listed key %v, want id, api_key, read_only, revoked, revoked_at, created_at", r)
+		}
+	}
+	if page := f.must(mk, "GET", "/api/v1/api-keys/?limit=1&offset=1", ``, 200); page["next"] != nil || page["previous"] == nil ||
+		len(page["results"].([]any)) != 1 {
+		t.Fatalf("second page %v", page)
+	}
+	if other := f.must(f.b.ManagementKey, "GET", "/api/v1/api-keys/", ``, 200); other["count"] != float64(1) {
+		t.Fatalf("the other company's api keys %v", other)
+	}
 }
 
 func TestErrors(t *testing.T) {

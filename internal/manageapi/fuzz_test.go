@@ -176,7 +176,7 @@ var (
 
 // ---- query strings of the list endpoints
 
-var listPaths = []string{"/api/v1/products/", "/api/v1/licenses/", "/api/v1/devices/", "/api/v1/device-variables/"}
+var listPaths = []string{"/api/v1/products/", "/api/v1/licenses/", "/api/v1/devices/", "/api/v1/device-variables/", "/api/v1/api-keys/"}
 
 // FuzzManageQuery: list filters and pagination. page, queryText and queryID either refuse
 // with a validation error naming the parameter or return values within their limits;
@@ -195,7 +195,7 @@ func FuzzManageQuery(f *testing.F) {
 		{2, "hardware_id=h1&license=1&blacklisted=false"}, {2, "license=0"}, {2, "license=-1"}, {2, "license=1e3"},
 		{2, "blacklisted=T"}, {2, "blacklisted=yes"}, {2, "hardware_id=%C3%A9%F0%9F%98%80"},
 		{3, "device=1"}, {3, "device=1&limit=1&offset=1"}, {3, "device=1&offset=1099511627776"}, {3, "device=99"}, {3, ""},
-		{3, "device=9223372036854775808"},
+		{3, "device=9223372036854775808"}, {4, ""}, {4, "limit=1&offset=1"}, {4, "offset=1099511627777"},
 	} {
 		f.Add(s.route, s.query)
 	}
@@ -286,7 +286,7 @@ func FuzzManagePath(f *testing.F) {
 		{0, "products/9223372036854775807/"}, {0, "products/9223372036854775808/"}, {0, "products/1e3/"}, {0, "products/%31/"},
 		{0, "licenses/1/"}, {0, "licenses/4/"}, {2, "licenses/1/"}, {1, "licenses/1/enable/"}, {1, "licenses/2/disable/"},
 		{1, "licenses/3/reset/"}, {0, "devices/1/"}, {1, "devices/1/blacklist/"}, {1, "devices/1/unblacklist/"}, {1, "devices/1/reset/"},
-		{1, "api-keys/"}, {1, "api-keys/1/revoke/"}, {1, "api-keys/99/revoke/"}, {0, "device-variables/?device=1"},
+		{1, "api-keys/"}, {0, "api-keys/"}, {0, "api-keys/?limit=1&offset=1"}, {1, "api-keys/1/revoke/"}, {1, "api-keys/99/revoke/"}, {0, "device-variables/?device=1"},
 		{0, "products"}, {0, "products//1/"}, {0, "products/../licenses/"}, {0, "./products/"}, {3, "products/"},
 		{4, "licenses/1/"}, {5, "products/"}, {6, "products/"}, {0, "nope/"}, {0, ""}, {0, "products/1/x/"},
 		{0, "products/%2F/"}, {0, "products/%00/"}, {0, "products/\xff/"},

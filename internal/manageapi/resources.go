@@ -476,16 +476,36 @@ func (h *Handler) listVariables(r *http.Request, companyID int64) (int, any, err
 // apiKeyBody is a License API key; the shared key is set only in the answer that
 // created it.
 type apiKeyBody struct {
-	ID        int64  `json:"id"`
-	APIKey    string `json:"api_key"`
-	SharedKey string `json:"shared_key,omitempty"`
-	ReadOnly  bool   `json:"read_only"`
-	Revoked   bool   `json:"revoked"`
-	CreatedAt string `json:"created_at"`
+	ID        int64   `json:"id"`
+	APIKey    string  `json:"api_key"`
+	SharedKey string  `json:"shared_key,omitempty"`
+	ReadOnly  bool    `json:"read_only"`
+	Revoked   bool    `json:"revoked"`
+	RevokedAt *string `json:"revoked_at"`
+	CreatedAt string  `json:"created_at"`
 }
 
 func newAPIKeyBody(k licensing.APIKeyInfo) apiKeyBody {
-	return apiKeyBody{ID: k.ID, APIKey: k.Key, ReadOnly: k.ReadOnly, Revoked: k.Revoked, CreatedAt: drfTime(k.CreatedAt)}
+	return apiKeyBody{ID: k.ID, APIKey: k.Key, ReadOnly: k.ReadOnly, Revoked: k.Revoked, RevokedAt: drfTimePtr(k.RevokedAt),
+		CreatedAt: drfTime(k.CreatedAt)}
+}
+
+// listAPIKeys pages through the company's License API keys, revoked ones included;
+// no shared key is ever shown again.
+func (h *Handler) listAPIKeys(r *http.Request, companyID int64) (int, any, error) {
+	pg, err := page(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	ks, n, err := h.svc.ListAPIKeys(r.Context(), companyID, pg)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]apiKeyBody, len(ks))
+	for i, k := range ks {
+		out[i] = newAPIKeyBody(k)
+	}
+	return http.StatusOK, paged(r, pg, n, out), nil
 }
 
 func (h *Handler) createAPIKey(r *http.Request, companyID int64) (int, any, error) {

@@ -229,13 +229,31 @@ func (t *Tx) APIKeyRevoked(ctx context.Context, id int64) (revoked bool, err err
 	return revoked, noRows(err)
 }
 
-func (t *Tx) APIKeyInfo(ctx context.Context, companyID, id int64) (licensing.APIKeyInfo, error) {
-	k := licensing.APIKeyInfo{ID: id, CompanyID: companyID}
+// apiKeyInfoCols select an APIKeyInfo from api_keys k; a key's revocation time is its
+// first api_key.revoke audit entry's (the audit log's object index finds it).
+const apiKeyInfoCols = `k.id, k.company_id, k.api_key, k.read_only, k.revoked, k.created_at,
+	(SELECT min(a.created_at) FROM audit_log a WHERE a.company_id = k.company_id AND a.object_type = 'api_key'
+		AND a.object_id = k.id AND a.action = '` + licensing.AuditAPIKeyRevoke + `')`
+
+func scanAPIKeyInfo(r interface{ Scan(...any) error }) (licensing.APIKeyInfo, error) {
+	var k licensing.APIKeyInfo
 	var created int64
-	err := t.Q.QueryRowContext(ctx, `SELECT api_key, read_only, revoked, created_at FROM api_keys WHERE company_id = $1 AND id = $2`, companyID, id).
-		Scan(&k.Key, &k.ReadOnly, &k.Revoked, &created)
+	var revokedAt sql.NullInt64
+	err := r.Scan(&k.ID, &k.CompanyID, &k.Key, &k.ReadOnly, &k.Revoked, &created, &revokedAt)
 	k.CreatedAt = fromMS(created)
+	if k.Revoked {
+		k.RevokedAt = fromMSP(revokedAt)
+	}
+	return k, err
+}
+
+func (t *Tx) APIKeyInfo(ctx context.Context, companyID, id int64) (licensing.APIKeyInfo, error) {
+	k, err := scanAPIKeyInfo(t.Q.QueryRowContext(ctx, `SELECT `+apiKeyInfoCols+` FROM api_keys k WHERE k.company_id = $1 AND k.id = $2`, companyID, id))
 	return k, noRows(err)
+}
+
+func (t *Tx) ListAPIKeys(ctx context.Context, companyID int64, page licensing.Page) ([]licensing.APIKeyInfo, int64, error) {
+	return listPage(ctx, t, apiKeyInfoCols, "api_keys k", scopedTo("k.company_id", companyID), "k.id", page, scanAPIKeyInfo)
 }
 
 func (t *Tx) RevokeAPIKey(ctx context.Context, companyID, id int64) (bool, error) {

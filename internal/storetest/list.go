@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/licensor/licensor/internal/licensing"
@@ -11,6 +12,7 @@ var listTests = []test{
 	{"Products", testListProducts},
 	{"Licenses", testListLicenses},
 	{"Devices", testListDevices},
+	{"APIKeys", testListAPIKeys},
 }
 
 // pages are the (limit, offset) pairs every list is read with, beyond one big page.
@@ -173,5 +175,74 @@ func testListDevices(t *testing.T, e *env) {
 			e.read(func(tx licensing.Tx) (err error) { got, n, err = tx.ListDevices(e.ctx, a.ID, f); return err })
 			checkList(t, name, p, ids(got), n, want)
 		}
+	}
+}
+
+// testListAPIKeys: a company's keys by id, revoked ones with the time of their first
+// api_key.revoke audit entry (none for a key whose revocation was not recorded, nor for
+// one not revoked whatever the log says).
+func testListAPIKeys(t *testing.T, e *env) {
+	a, b := e.company("a"), e.company("b")
+	var want []licensing.APIKeyInfo
+	for i := range 13 {
+		want = append(want, e.apiKey(a.ID).Info())
+		if i%4 == 0 { // interleave another company's rows
+			e.apiKey(b.ID)
+		}
+	}
+	revoke := func(k *licensing.APIKeyInfo, entries ...int) {
+		e.write(func(tx licensing.Tx) error {
+			if _, err := tx.RevokeAPIKey(e.ctx, a.ID, k.ID); err != nil {
+				return err
+			}
+			for _, n := range entries {
+				err := tx.AppendAudit(e.ctx, &licensing.AuditEntry{CompanyID: a.ID, At: at(n), Actor: "cli",
+					Action: licensing.AuditAPIKeyRevoke, ObjectType: "api_key", ObjectID: k.ID})
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		k.Revoked = true
+		if len(entries) > 0 {
+			k.RevokedAt = ptr(at(slices.Min(entries)))
+		}
+	}
+	revoke(&want[1], 100)
+	revoke(&want[2], 300, 200) // an older version recorded two: the first counts
+	revoke(&want[3])           // revoked before the audit log existed
+	e.write(func(tx licensing.Tx) error {
+		// Entries that are not this key's revocation: another action, another object
+		// type with the same id, another company's log.
+		for _, en := range []licensing.AuditEntry{
+			{CompanyID: a.ID, Action: licensing.AuditAPIKeyCreate, ObjectType: "api_key", ObjectID: want[4].ID},
+			{CompanyID: a.ID, Action: licensing.AuditAPIKeyRevoke, ObjectType: "license", ObjectID: want[5].ID},
+			{CompanyID: b.ID, Action: licensing.AuditAPIKeyRevoke, ObjectType: "api_key", ObjectID: want[6].ID},
+		} {
+			en.At, en.Actor = at(400), "cli"
+			if err := tx.AppendAudit(e.ctx, &en); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var wantIDs []int64
+	for _, k := range want {
+		wantIDs = append(wantIDs, k.ID)
+	}
+	for _, p := range append(pages, licensing.Page{Limit: 100}) {
+		var got []licensing.APIKeyInfo
+		var n int64
+		e.read(func(tx licensing.Tx) (err error) { got, n, err = tx.ListAPIKeys(e.ctx, a.ID, p); return err })
+		checkList(t, "ListAPIKeys", p, ids(got), n, wantIDs)
+		if p.Limit == 100 {
+			equal(t, "ListAPIKeys rows", got, want)
+		}
+	}
+	for _, k := range want[:4] {
+		var got licensing.APIKeyInfo
+		e.read(func(tx licensing.Tx) (err error) { got, err = tx.APIKeyInfo(e.ctx, a.ID, k.ID); return err })
+		equal(t, "APIKeyInfo", got, k)
 	}
 }
