@@ -45,19 +45,45 @@ func trusted(a netip.Addr, proxies []netip.Prefix) bool {
 // realIP replaces r.RemoteAddr with the client's address from X-Forwarded-For, but only
 // when the connection comes from a trusted proxy: walking the list from the right, the
 // first address that is not itself a trusted proxy is the client. Anyone else's
-// X-Forwarded-For is ignored, so a client cannot choose its recorded external IP.
+// X-Forwarded-For is ignored, so a client cannot choose its recorded external IP. From
+// a trusted proxy, X-Forwarded-Proto (http or https) also becomes r.URL.Scheme: the
+// scheme the client used, for the links an answer holds (the management API's pages).
 func realIP(proxies []netip.Prefix, next http.Handler) http.Handler {
 	if len(proxies) == 0 {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ip, ok := clientFromForwarded(r, proxies); ok {
+		ip, ok := clientFromForwarded(r, proxies)
+		scheme := forwardedScheme(r, proxies)
+		if ok || scheme != "" {
 			r2 := *r
-			r2.RemoteAddr = net.JoinHostPort(ip.String(), "0")
+			if ok {
+				r2.RemoteAddr = net.JoinHostPort(ip.String(), "0")
+			}
+			if scheme != "" {
+				u := *r.URL
+				u.Scheme = scheme
+				r2.URL = &u
+			}
 			r = &r2
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// forwardedScheme is the first X-Forwarded-Proto value, http or https, of a request from
+// a trusted proxy; "" for anything else.
+func forwardedScheme(r *http.Request, proxies []netip.Prefix) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !trusted(peer.Addr().Unmap(), proxies) {
+		return ""
+	}
+	first, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	switch s := strings.ToLower(strings.TrimSpace(first)); s {
+	case "http", "https":
+		return s
+	}
+	return ""
 }
 
 func clientFromForwarded(r *http.Request, proxies []netip.Prefix) (netip.Addr, bool) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"testing"
 )
@@ -45,5 +46,42 @@ func TestClientFromForwarded(t *testing.T) {
 	}
 	if _, err := ParseTrustedProxies("10.0.0.0/33"); err == nil {
 		t.Fatal("bad CIDR accepted")
+	}
+}
+
+func TestForwardedScheme(t *testing.T) {
+	proxies, err := ParseTrustedProxies("10.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, remote string
+		proto        []string
+		want         string // r.URL.Scheme as the next handler sees it
+	}{
+		{"trusted proxy, https", "10.1.2.3:5000", []string{"https"}, "https"},
+		{"trusted proxy, http", "10.1.2.3:5000", []string{"HTTP"}, "http"},
+		{"trusted proxy, a chain: the first", "10.1.2.3:5000", []string{"https, http"}, "https"},
+		{"trusted proxy, anything else", "10.1.2.3:5000", []string{"javascript"}, ""},
+		{"trusted proxy, none", "10.1.2.3:5000", nil, ""},
+		{"untrusted peer's header is ignored", "203.0.113.9:5000", []string{"https"}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/api/v1/products/", nil)
+			r.RemoteAddr = tt.remote
+			r.Header.Set("X-Forwarded-For", "1.2.3.4")
+			for _, v := range tt.proto {
+				r.Header.Add("X-Forwarded-Proto", v)
+			}
+			var got string
+			realIP(proxies, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r.URL.Scheme })).
+				ServeHTTP(httptest.NewRecorder(), r)
+			if got != tt.want {
+				t.Fatalf("scheme %q, want %q", got, tt.want)
+			}
+			if r.URL.Scheme != "" {
+				t.Fatal("the caller's request was changed")
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -102,6 +103,62 @@ func TestOddPathsGetJSONNotRedirects(t *testing.T) {
 			if w.Code != c.status || !strings.Contains(w.Body.String(), `"code":"`+c.code+`"`) ||
 				w.Header().Get("Content-Type") != "application/json" {
 				t.Errorf("%d %s %q, want %d with code %s", w.Code, w.Header().Get("Content-Type"), w.Body, c.status, c.code)
+			}
+		})
+	}
+}
+
+// TestPageLinksTakeTheForwardedScheme: behind a trusted proxy that says the client used
+// https, the management API's page links say https; from anyone else they say http.
+func TestPageLinksTakeTheForwardedScheme(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "l.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc := licensing.NewService(st)
+	creds, err := svc.Init(context.Background(), "c", "ecdsa-p256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxies, err := ParseTrustedProxies("192.0.2.0/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(svc, Config{TrustedProxies: proxies}).Handler()
+	do := func(method, target, body, remote, proto string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, target, strings.NewReader(body))
+		r.Host = "licensor.example.com"
+		r.RemoteAddr = remote
+		r.Header.Set("Authorization", "Api-Key "+creds.ManagementKey)
+		if body != "" {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		if proto != "" {
+			r.Header.Set("X-Forwarded-Proto", proto)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	for _, code := range []string{"a", "b"} {
+		if w := do("POST", "/api/v1/products/", `{"product_name":"P","short_code":"`+code+`","authorization_method":"license-key"}`, "198.51.100.7:4000", ""); w.Code != 201 {
+			t.Fatalf("create product: %d %s", w.Code, w.Body)
+		}
+	}
+	for _, c := range []struct{ name, remote, proto, want string }{
+		{"trusted proxy, https", "192.0.2.10:4000", "https", "https://licensor.example.com/api/v1/products/?limit=1&offset=1"},
+		{"trusted proxy, nothing said", "192.0.2.10:4000", "", "http://licensor.example.com/api/v1/products/?limit=1&offset=1"},
+		{"anyone else saying https", "198.51.100.7:4000", "https", "http://licensor.example.com/api/v1/products/?limit=1&offset=1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := do("GET", "/api/v1/products/?limit=1", "", c.remote, c.proto)
+			var page struct{ Next string }
+			if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil || w.Code != 200 {
+				t.Fatalf("%d %s: %v", w.Code, w.Body, err)
+			}
+			if page.Next != c.want {
+				t.Errorf("next %q, want %q", page.Next, c.want)
 			}
 		})
 	}
