@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"reflect"
 	"strconv"
 	"strings"
@@ -88,6 +89,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
+	// Every path ends with a slash, as DRF's do. One without it, or with an empty, "."
+	// or ".." segment, is not found: http.ServeMux would redirect it, in HTML, and
+	// clients follow a redirect with a POST's method and body.
+	if p := r.URL.Path; !strings.HasSuffix(p, "/") || path.Clean(p)+"/" != p {
+		h.writeError(w, r, licensing.Errorf(licensing.ENotFound, "Not found. Management API paths end with a slash and have no empty, . or .. segments."))
+		return
+	}
 	if _, pattern := h.routes.Handler(r); pattern != "" {
 		h.routes.ServeHTTP(w, r)
 		return
@@ -377,9 +385,11 @@ func paged[T any](r *http.Request, p licensing.Page, total int64, results []T) l
 		q := r.URL.Query()
 		q.Set("limit", strconv.Itoa(p.Limit))
 		q.Set("offset", strconv.Itoa(offset))
-		scheme := "http"
-		if r.TLS != nil {
+		scheme := r.URL.Scheme // the client's, where a trusted proxy said (X-Forwarded-Proto)
+		if scheme == "" && r.TLS != nil {
 			scheme = "https"
+		} else if scheme == "" {
+			scheme = "http"
 		}
 		s := fmt.Sprintf("%s://%s%s?%s", scheme, r.Host, r.URL.Path, q.Encode())
 		return &s
