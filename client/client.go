@@ -299,11 +299,7 @@ func (c *Client) VerifyResponse(r *Response) error {
 // validity_period as received ("" when null). It is lowercased as JavaScript's
 // toLowerCase and Python's str.lower() do (İ becomes "i̇", a word's final Σ ς).
 func LicenseSigningString(hardwareID, licenseKey, username, validity string) string {
-	id := licenseKey
-	if username != "" {
-		id, _, _ = strings.Cut(username, "|")
-	}
-	return signing.V1Message(hardwareID, id, validity)
+	return signing.V1Message(hardwareID, licenseKey, username, validity)
 }
 
 // VerifyLicenseSignature checks a v1 license_signature.

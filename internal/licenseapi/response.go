@@ -2,7 +2,6 @@ package licenseapi
 
 import (
 	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/licensor/licensor/internal/licensing"
@@ -151,15 +150,14 @@ var jsonNull = json.RawMessage("null")
 
 // v1SigningString is lowercase(hardware_id#user-or-key#validity) (reference §6.1).
 func v1SigningString(hardwareID string, st licensing.LicenseState, username string) string {
-	id := st.License.LicenseKey
-	if st.User != nil {
-		id, _, _ = strings.Cut(username, "|")
+	if st.User == nil {
+		username = "" // key-based: the key
 	}
 	validity := ""
 	if st.License.ValidityPeriod != nil {
 		validity = iso(*st.License.ValidityPeriod)
 	}
-	return signing.V1Message(hardwareID, id, validity)
+	return signing.V1Message(hardwareID, st.License.LicenseKey, username, validity)
 }
 
 // newLicenseBody fills the fields common to activation and check.
