@@ -4,6 +4,7 @@
 package httpkit
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -110,4 +111,23 @@ func ReadBody(r *http.Request) ([]byte, error) {
 		return nil, err
 	}
 	return nil, licensing.Errorf(licensing.EInvalidJSON, "request body could not be read completely: %v", err)
+}
+
+type schemeKey struct{}
+
+// WithScheme records the scheme the client used, as a trusted proxy said it.
+func WithScheme(r *http.Request, scheme string) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), schemeKey{}, scheme))
+}
+
+// Scheme is the scheme the client used: a trusted proxy's word (WithScheme), else the
+// connection's. (Never r.URL.Scheme, which a request line in absolute form sets.)
+func Scheme(r *http.Request) string {
+	if s, ok := r.Context().Value(schemeKey{}).(string); ok {
+		return s
+	}
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
 }

@@ -385,13 +385,7 @@ func paged[T any](r *http.Request, p licensing.Page, total int64, results []T) l
 		q := r.URL.Query()
 		q.Set("limit", strconv.Itoa(p.Limit))
 		q.Set("offset", strconv.Itoa(offset))
-		scheme := r.URL.Scheme // the client's, where a trusted proxy said (X-Forwarded-Proto)
-		if scheme == "" && r.TLS != nil {
-			scheme = "https"
-		} else if scheme == "" {
-			scheme = "http"
-		}
-		s := fmt.Sprintf("%s://%s%s?%s", scheme, r.Host, r.URL.Path, q.Encode())
+		s := fmt.Sprintf("%s://%s%s?%s", httpkit.Scheme(r), r.Host, r.URL.Path, q.Encode())
 		return &s
 	}
 	b := listBody[T]{Count: total, Results: results}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/licensor/licensor/internal/httpkit"
 )
 
 // ParseTrustedProxies reads a comma-separated list of CIDRs or single addresses.
@@ -46,49 +48,27 @@ func trusted(a netip.Addr, proxies []netip.Prefix) bool {
 // when the connection comes from a trusted proxy: walking the list from the right, the
 // first address that is not itself a trusted proxy is the client. Anyone else's
 // X-Forwarded-For is ignored, so a client cannot choose its recorded external IP. From
-// a trusted proxy, X-Forwarded-Proto (http or https) also becomes r.URL.Scheme: the
-// scheme the client used, for the links an answer holds (the management API's pages).
+// a trusted proxy, X-Forwarded-Proto also names the scheme the client used
+// (httpkit.Scheme), for the links an answer holds (the management API's pages).
 func realIP(proxies []netip.Prefix, next http.Handler) http.Handler {
 	if len(proxies) == 0 {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip, ok := clientFromForwarded(r, proxies)
-		scheme := forwardedScheme(r, proxies)
-		if ok || scheme != "" {
+		if scheme := forwardedScheme(r, proxies); scheme != "" {
+			r = httpkit.WithScheme(r, scheme)
+		}
+		if ip, ok := clientFromForwarded(r, proxies); ok {
 			r2 := *r
-			if ok {
-				r2.RemoteAddr = net.JoinHostPort(ip.String(), "0")
-			}
-			if scheme != "" {
-				u := *r.URL
-				u.Scheme = scheme
-				r2.URL = &u
-			}
+			r2.RemoteAddr = net.JoinHostPort(ip.String(), "0")
 			r = &r2
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// forwardedScheme is the first X-Forwarded-Proto value, http or https, of a request from
-// a trusted proxy; "" for anything else.
-func forwardedScheme(r *http.Request, proxies []netip.Prefix) string {
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil || !trusted(peer.Addr().Unmap(), proxies) {
-		return ""
-	}
-	first, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
-	switch s := strings.ToLower(strings.TrimSpace(first)); s {
-	case "http", "https":
-		return s
-	}
-	return ""
-}
-
 func clientFromForwarded(r *http.Request, proxies []netip.Prefix) (netip.Addr, bool) {
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil || !trusted(peer.Addr().Unmap(), proxies) {
+	if !fromTrusted(r, proxies) {
 		return netip.Addr{}, false
 	}
 	var hops []string
@@ -106,4 +86,33 @@ func clientFromForwarded(r *http.Request, proxies []netip.Prefix) (netip.Addr, b
 		}
 	}
 	return netip.Addr{}, false
+}
+
+// forwardedScheme is the last X-Forwarded-Proto value (http or https) of a request from
+// a trusted proxy: the one the nearest proxy set or appended, as X-Forwarded-For is
+// read from the right, so a client cannot choose it by sending its own; "" for
+// anything else.
+func forwardedScheme(r *http.Request, proxies []netip.Prefix) string {
+	if !fromTrusted(r, proxies) {
+		return ""
+	}
+	vs := r.Header.Values("X-Forwarded-Proto")
+	if len(vs) == 0 {
+		return ""
+	}
+	last := vs[len(vs)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	switch s := strings.ToLower(strings.TrimSpace(last)); s {
+	case "http", "https":
+		return s
+	}
+	return ""
+}
+
+// fromTrusted reports whether the connection's peer is a trusted proxy.
+func fromTrusted(r *http.Request, proxies []netip.Prefix) bool {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && trusted(peer.Addr().Unmap(), proxies)
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -145,6 +146,17 @@ func TestPageLinksTakeTheForwardedScheme(t *testing.T) {
 		if w := do("POST", "/api/v1/products/", `{"product_name":"P","short_code":"`+code+`","authorization_method":"license-key"}`, "198.51.100.7:4000", ""); w.Code != 201 {
 			t.Fatalf("create product: %d %s", w.Code, w.Body)
 		}
+	}
+	// A request line in absolute form names a scheme of the client's choosing: the
+	// connection's (TLS here) is what counts.
+	r := httptest.NewRequest("GET", "http://licensor.example.com/api/v1/products/?limit=1", nil)
+	r.TLS = &tls.ConnectionState{}
+	r.RemoteAddr = "198.51.100.7:4000"
+	r.Header.Set("Authorization", "Api-Key "+creds.ManagementKey)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if !strings.Contains(w.Body.String(), `"next":"https://licensor.example.com/`) {
+		t.Errorf("TLS request in absolute form with http: %d %s", w.Code, w.Body)
 	}
 	for _, c := range []struct{ name, remote, proto, want string }{
 		{"trusted proxy, https", "192.0.2.10:4000", "https", "https://licensor.example.com/api/v1/products/?limit=1&offset=1"},
