@@ -5,6 +5,7 @@ package server
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -148,6 +149,37 @@ func (s *Server) Handler() http.Handler {
 	}))
 }
 
+// answerWithin gives each answer d from when its request has been read: at once for a
+// request without a body, when its body ends otherwise. A body never read to its end
+// keeps net/http's write deadline, the outer bound.
+func answerWithin(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		if r.Body == nil || r.Body == http.NoBody {
+			rc.SetWriteDeadline(time.Now().Add(d))
+		} else {
+			r.Body = &deadlineAtEOF{ReadCloser: r.Body, set: func() { rc.SetWriteDeadline(time.Now().Add(d)) }}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// deadlineAtEOF calls set once, when its body has been read to its end.
+type deadlineAtEOF struct {
+	io.ReadCloser
+	set  func()
+	done bool
+}
+
+func (b *deadlineAtEOF) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done {
+		b.done = true
+		b.set()
+	}
+	return n, err
+}
+
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	if !s.healthy.Load() {
@@ -185,14 +217,14 @@ func (s *Server) probe(ctx context.Context) {
 // Serve answers on ln until ctx is cancelled, then drains in-flight requests.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
-		Handler:           s.Handler(),
+		Handler:           answerWithin(s.cfg.WriteTimeout, s.Handler()),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		// net/http counts its write timeout from the end of the headers, the body's
-		// reading included: with ReadTimeout added, an answer has WriteTimeout once the
-		// request is read, and a body still arriving at ReadTimeout gets its 408 (with
-		// the two equal, the write deadline had passed by then and the connection
-		// closed without an answer).
+		// reading included: ReadTimeout + WriteTimeout is the outer bound, so that a
+		// body still arriving at ReadTimeout gets its 408 (with the two equal, the
+		// write deadline had passed by then and the connection closed without an
+		// answer); answerWithin gives each answer WriteTimeout once its request is read.
 		WriteTimeout:   s.cfg.ReadTimeout + s.cfg.WriteTimeout,
 		IdleTimeout:    s.cfg.IdleTimeout,
 		MaxHeaderBytes: s.cfg.MaxHeaderBytes,

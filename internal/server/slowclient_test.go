@@ -278,3 +278,54 @@ func TestTimeoutDefaults(t *testing.T) {
 		t.Fatalf("set %+v", c)
 	}
 }
+
+// TestAnswerWithinWriteTimeoutOnceRead: an answer has the write timeout from when its
+// request was read — at once for a request without a body, from the body's end for
+// one with a body, however long that took within the read timeout.
+func TestAnswerWithinWriteTimeoutOnceRead(t *testing.T) {
+	const (
+		readTimeout  = 2 * time.Second
+		writeTimeout = 500 * time.Millisecond
+		late         = 1200 * time.Millisecond // after the write timeout, before read + write
+	)
+	h := answerWithin(writeTimeout, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if r.Method == http.MethodGet {
+			time.Sleep(late) // an answer that takes too long
+		}
+		w.Write([]byte("answer"))
+	}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: h, ReadTimeout: readTimeout, WriteTimeout: readTimeout + writeTimeout}
+	go hs.Serve(ln)
+	defer hs.Close()
+	send := func(head string, body string, bodyAfter time.Duration) string {
+		t.Helper()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, head); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(bodyAfter)
+		io.WriteString(c, body)
+		b, _ := io.ReadAll(c)
+		return string(b)
+	}
+	// A POST whose body ends after the write timeout has passed since its headers is
+	// answered: its write timeout counts from the body's end.
+	if got := send("POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\n", "{}", late); !strings.Contains(got, "answer") {
+		t.Errorf("a body that ended late got %q, want its answer", got)
+	}
+	// A GET whose answer takes longer than the write timeout gets none (net/http's own
+	// deadline, read + write timeouts, would have let it through).
+	if got := send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "", 0); strings.Contains(got, "answer") {
+		t.Errorf("an answer later than the write timeout was sent: %q", got)
+	}
+}
