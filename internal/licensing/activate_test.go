@@ -129,10 +129,12 @@ func TestActivationSeats(t *testing.T) {
 	}
 }
 
-// TestActivationTransfers plays sequences of activate (a), deactivate (d), blacklist (b)
-// and reset (r) and checks transfer_count after every step, in the activation's answer
-// and as stored: an activation that takes a seat after a deactivation counts a transfer
-// unless it is the deactivated device's (reference §7.1, §11).
+// TestActivationTransfers plays sequences of activate (a), deactivate (d), blacklist (b),
+// license reset (r) and device reset (R) and checks transfer_count after every step, in
+// the activation's answer and as stored: a deactivation marks its device transfer
+// pending; an activation that takes a seat clears its own device's mark and counts
+// nothing, or else clears another device's mark and counts a transfer (reference §7.1,
+// §11).
 func TestActivationTransfers(t *testing.T) {
 	e := newEnv(t)
 	p := e.product(licensing.AuthLicenseKey)
@@ -159,8 +161,22 @@ func TestActivationTransfers(t *testing.T) {
 			{'a', "A", ok, 0}, {'a', "B", ok, 0}, {'a', "A", ok, 0}, {'a', "C", ok, 0}}},
 		{"re-activating an active device leaves the transfer pending", 2, []step{
 			{'a', "A", ok, 0}, {'a', "B", ok, 0}, {'d', "A", ok, 0}, {'a', "B", ok, 0}, {'a', "C", ok, 1}}},
-		{"the last deactivation is the pending one", 2, []step{
-			{'a', "A", ok, 0}, {'a', "B", ok, 0}, {'d', "A", ok, 0}, {'d', "B", ok, 0}, {'a', "A", ok, 1}, {'a', "B", ok, 1}}},
+		{"two seats: A and B leave and come back", 2, []step{
+			{'a', "A", ok, 0}, {'a', "B", ok, 0}, {'d', "A", ok, 0}, {'d', "B", ok, 0}, {'a', "A", ok, 0}, {'a', "B", ok, 0}}},
+		{"two seats: A and B leave, B comes back first", 2, []step{
+			{'a', "A", ok, 0}, {'a', "B", ok, 0}, {'d', "A", ok, 0}, {'d', "B", ok, 0}, {'a', "B", ok, 0}, {'a', "A", ok, 0}}},
+		{"two seats: A and B leave, C and D come", 2, []step{
+			{'a', "A", ok, 0}, {'a', "B", ok, 0}, {'d', "A", ok, 0}, {'d', "B", ok, 0}, {'a', "C", ok, 1}, {'a', "D", ok, 2},
+			{'a', "E", licensing.EMaxActivations, 2}}},
+		{"two seats: A and B leave, A comes back, C comes", 2, []step{
+			{'a', "A", ok, 0}, {'a', "B", ok, 0}, {'d', "A", ok, 0}, {'d', "B", ok, 0}, {'a', "A", ok, 0}, {'a', "C", ok, 1}}},
+		// C takes the lowest marked device's (A's) mark, so A then counts as another
+		// device than B: a previously known one (§7.1).
+		{"two seats: A and B leave, C comes, then A", 2, []step{
+			{'a', "A", ok, 0}, {'a', "B", ok, 0}, {'d', "A", ok, 0}, {'d', "B", ok, 0}, {'a', "C", ok, 1}, {'a', "A", ok, 2}}},
+		{"three seats: one deactivation, one transfer", 3, []step{
+			{'a', "A", ok, 0}, {'a', "B", ok, 0}, {'a', "C", ok, 0}, {'d', "B", ok, 0}, {'a', "D", ok, 1}, {'d', "A", ok, 1},
+			{'a', "B", ok, 2}, {'a', "A", licensing.EMaxActivations, 2}}},
 		{"one transfer per deactivation", 2, []step{
 			{'a', "A", ok, 0}, {'d', "A", ok, 0}, {'a', "B", ok, 1}, {'a', "C", ok, 1}}},
 		{"a refused activation leaves the transfer pending", 1, []step{
@@ -169,6 +185,12 @@ func TestActivationTransfers(t *testing.T) {
 		{"a reset clears the pending transfer", 1, []step{{'a', "A", ok, 0}, {'d', "A", ok, 0}, {'r', "", ok, 0}, {'a', "B", ok, 0}}},
 		{"a reset counts no transfer", 1, []step{
 			{'a', "A", ok, 0}, {'d', "A", ok, 0}, {'a', "B", ok, 1}, {'r', "", ok, 1}, {'a', "A", ok, 1}}},
+		{"a reset clears every device's pending transfer", 2, []step{
+			{'a', "A", ok, 0}, {'a', "B", ok, 0}, {'d', "A", ok, 0}, {'d', "B", ok, 0}, {'r', "", ok, 0}, {'a', "C", ok, 0}, {'a', "D", ok, 0}}},
+		{"a device reset leaves no transfer pending", 1, []step{
+			{'a', "A", ok, 0}, {'R', "A", ok, 0}, {'a', "B", ok, 0}, {'R', "B", ok, 0}, {'a', "A", ok, 0}}},
+		{"a device reset leaves another device's transfer pending", 2, []step{
+			{'a', "A", ok, 0}, {'a', "B", ok, 0}, {'d', "A", ok, 0}, {'R', "B", ok, 0}, {'a', "C", ok, 1}, {'a', "D", ok, 1}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,6 +214,10 @@ func TestActivationTransfers(t *testing.T) {
 					e.blacklist(e.device(l.ID, s.hw).ID)
 				case 'r':
 					e.reset(l.ID)
+				case 'R':
+					if _, err := e.svc.ResetDevice(e.ctx, e.cid, e.device(l.ID, s.hw).ID); err != nil {
+						t.Fatalf("step %d %c %s: %v", i, s.op, s.hw, err)
+					}
 				}
 				if got := e.lic(l.ID).TransferCount; got != s.transfers {
 					t.Fatalf("step %d %c %s: transfer_count %d, want %d", i, s.op, s.hw, got, s.transfers)

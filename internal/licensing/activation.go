@@ -32,7 +32,7 @@ type ActivateRequest struct {
 // Activate creates or re-activates the device for (license, hardware_id). Re-activating
 // an active device is idempotent and takes no new seat; a new seat is refused when the
 // license already has max_activations active devices. An activation that takes a seat
-// after a deactivation counts a transfer unless it is the deactivated device's (see
+// while another device's deactivation has a transfer pending counts one (see
 // takeTransfer).
 func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateRequest) (LicenseState, error) {
 	if err := s.ValidateVariables(req.Variables); err != nil {
@@ -94,11 +94,23 @@ func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateReq
 		if r.User != nil {
 			d.LicenseUserID = r.User.ID
 		}
+		var from Device // the device the seat moved from, if any: its mark cleared, saved with d
 		if !seatTaken {
 			d.Active = true
 			d.TimeActivated = &now
 			d.TimeDeactivated = nil
-			takeTransfer(&l, d.ID) // d.ID is 0 for a new device: another device than any deactivated
+			if from, err = takeTransfer(ctx, tx, &l, &d); err != nil {
+				return err
+			}
+		}
+		// Device rows are written in id order, as DeactivateDevices and the signature
+		// flush lock them, so that none can deadlock another (a new device's id will be
+		// the highest).
+		fromFirst := from.ID != 0 && (!found || from.ID < d.ID)
+		if fromFirst {
+			if err := tx.UpdateDevice(ctx, &from); err != nil {
+				return fmt.Errorf("save device moved from: %w", err)
+			}
 		}
 		if found {
 			err = tx.UpdateDevice(ctx, &d)
@@ -108,6 +120,11 @@ func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateReq
 		}
 		if err != nil {
 			return fmt.Errorf("save device: %w", err)
+		}
+		if from.ID != 0 && !fromFirst {
+			if err := tx.UpdateDevice(ctx, &from); err != nil {
+				return fmt.Errorf("save device moved from: %w", err)
+			}
 		}
 		if !seatTaken || !l.Active {
 			if err := s.recountSeats(ctx, tx, &l, now); err != nil {
@@ -142,18 +159,30 @@ func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateReq
 	return st, err
 }
 
-// takeTransfer consumes the license's pending transfer, if any, for an activation that
-// takes a seat on device deviceID: on another device than the one deactivated it counts
+// takeTransfer settles the transfers pending for an activation that takes a seat on d
+// (d.ID 0: a new device), under the license lock. A device carrying its own mark came
+// back: the mark is cleared, nothing counted. Otherwise, if another device of the
+// license is marked (the lowest id, when several are), the seat moved from it: l counts
 // a transfer (reference §7.1: "deactivated on one device and activated on another, even
-// a previously known one", so A→B→A counts twice), on the same device it does not.
-func takeTransfer(l *License, deviceID int64) {
-	if l.PendingTransferFrom == 0 {
-		return
+// a previously known one", so A→B→A counts twice) and that device is returned with its
+// mark cleared, for the caller to save (ID 0: none). Each deactivation counts at most
+// once: with two seats, A and B leaving then coming back count nothing, A and B leaving
+// for C and D count two.
+func takeTransfer(ctx context.Context, tx Tx, l *License, d *Device) (Device, error) {
+	if d.TransferPending {
+		d.TransferPending = false
+		return Device{}, nil
 	}
-	if deviceID != l.PendingTransferFrom {
-		l.TransferCount++
+	from, err := tx.TransferPendingDevice(ctx, l.ID)
+	if errors.Is(err, ErrNoRows) {
+		return Device{}, nil
+	} else if err != nil {
+		return Device{}, fmt.Errorf("transfer pending device: %w", err)
 	}
-	l.PendingTransferFrom = 0
+	// Only the mark changes: no answer or audit entry shows it, so updated_at stays.
+	from.TransferPending = false
+	l.TransferCount++
+	return from, nil
 }
 
 // recountSeats sets times_activated to the number of active devices, so the counter can
@@ -169,8 +198,8 @@ func (s *Service) recountSeats(ctx context.Context, tx Tx, l *License, now time.
 }
 
 // Deactivate stores any variables sent, then deactivates the device and frees its seat.
-// The license remembers the device as its pending transfer (replacing an earlier one):
-// the next activation that takes a seat counts a transfer if it is another device's.
+// The device is marked transfer pending: the next activation taking a seat on the
+// license settles it (see takeTransfer).
 func (s *Service) Deactivate(ctx context.Context, companyID int64, id Identity, vars []VarInput) error {
 	if err := s.ValidateVariables(vars); err != nil {
 		return err
@@ -185,6 +214,7 @@ func (s *Service) Deactivate(ctx context.Context, companyID int64, id Identity, 
 		now := s.Now()
 		before := d
 		d.Active = false
+		d.TransferPending = true
 		d.TimeDeactivated = &now
 		d.UpdatedAt = now
 		if err := tx.UpdateDevice(ctx, &d); err != nil {
@@ -193,7 +223,6 @@ func (s *Service) Deactivate(ctx context.Context, companyID int64, id Identity, 
 		if err := s.recountSeats(ctx, tx, &l, now); err != nil {
 			return err
 		}
-		l.PendingTransferFrom = d.ID
 		if err := tx.UpdateLicense(ctx, &l); err != nil {
 			return fmt.Errorf("update license: %w", err)
 		}

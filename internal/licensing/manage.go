@@ -373,15 +373,15 @@ func (s *Service) UpdateLicense(ctx context.Context, companyID, id int64, p Lice
 }
 
 // ResetLicense deactivates every device of a license and clears its activation state,
-// a pending transfer included: a reset starts the license over (the vendor's act, not a
-// move of the user's from one device to another, and it names no one device it moved
-// from), so the next activation counts no transfer. transfer_count keeps its history.
+// every device's transfer-pending mark included: a reset starts the license over (the
+// vendor's act, not a move of the user's from one device to another), so the next
+// activation counts no transfer. transfer_count keeps its history.
 func (s *Service) ResetLicense(ctx context.Context, companyID, id int64) (LicenseDetail, error) {
 	return s.changeLicense(ctx, companyID, id, AuditLicenseReset, func(ctx context.Context, tx Tx, l *License) error {
 		if err := tx.DeactivateDevices(ctx, l.ID, s.Now()); err != nil {
 			return fmt.Errorf("deactivate devices: %w", err)
 		}
-		l.TimesActivated, l.Active, l.PendingTransferFrom = 0, false, 0
+		l.TimesActivated, l.Active = 0, false
 		return nil
 	})
 }
@@ -478,7 +478,10 @@ func (s *Service) SetBlacklisted(ctx context.Context, companyID, id int64, on bo
 // way to free a seat the device cannot free itself, blacklisted ones included (the
 // License API refuses every call of a blacklisted device, deactivation too). The device
 // stays blacklisted if it was. Resetting an inactive device changes nothing and
-// records nothing: the answer is the same, so a retried reset is harmless.
+// records nothing: the answer is the same, so a retried reset is harmless. Unlike a
+// deactivation, a reset does not mark the device transfer pending: like a license
+// reset, it is the vendor's act, not the user's moving the seat, so the next
+// activation on another device counts no transfer for it.
 func (s *Service) ResetDevice(ctx context.Context, companyID, id int64) (Device, error) {
 	var d Device
 	err := s.store.Write(ctx, func(tx Tx) (err error) {

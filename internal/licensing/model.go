@@ -107,13 +107,9 @@ type License struct {
 	AllowUnlimitedActivations bool
 	TimesActivated            int64
 	TransferCount             int64
-	// PendingTransferFrom is the device of the license's last deactivation (0: none),
-	// until the next activation that takes a seat consumes it (counting a transfer if
-	// that activation is another device's) or a reset clears it.
-	PendingTransferFrom int64
-	ValidityPeriod      *time.Time // nil: never expires
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	ValidityPeriod            *time.Time // nil: never expires
+	CreatedAt                 time.Time
+	UpdatedAt                 time.Time
 }
 
 // Expired reports whether the license's validity period has passed at now.
@@ -147,6 +143,11 @@ type Device struct {
 	LastCheck       *time.Time
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// TransferPending marks a device whose deactivation (License API) left a transfer
+	// pending, until an activation that takes a seat on its license clears it: its own
+	// (it came back, no transfer) or another device's (a transfer, see takeTransfer). A
+	// license reset clears it. Only inactive devices carry it.
+	TransferPending bool
 }
 
 // DeviceInfo is what a client reports about itself at activation.

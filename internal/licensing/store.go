@@ -95,6 +95,12 @@ type Tx interface {
 	DeviceByLicenseKey(ctx context.Context, q LicenseDeviceQuery) (LicenseDevice, error)
 	ListDevices(ctx context.Context, companyID int64, f DeviceFilter) ([]Device, int64, error)
 	CountActiveDevices(ctx context.Context, licenseID int64) (int64, error)
+	// TransferPendingDevice returns the license's device marked TransferPending with the
+	// lowest id; ErrNoRows when none is.
+	TransferPendingDevice(ctx context.Context, licenseID int64) (Device, error)
+	// DeactivateDevices deactivates the license's active devices (time_deactivated and
+	// updated_at at) and clears every TransferPending mark of its devices, leaving the
+	// rest of a marked inactive device as it is: a license reset.
 	DeactivateDevices(ctx context.Context, licenseID int64, at time.Time) error
 	// TouchDeviceCheck moves the device's last check to at, never back. deviceID must
 	// come from a read (the stamp is written without reading the device's row).

@@ -14,8 +14,8 @@ import (
 )
 
 // deviceCols are the devices table's columns, as deviceScan.dest scans them.
-const deviceCols = `id, company_id, license_id, license_user_id, hardware_id, active, blacklisted, os_ver, hostname, ip, external_ip,
-	mac_address, app_ver, sdk_ver, is_vm, vm_info, time_activated, time_deactivated, created_at, updated_at`
+const deviceCols = `id, company_id, license_id, license_user_id, hardware_id, active, blacklisted, transfer_pending, os_ver, hostname, ip,
+	external_ip, mac_address, app_ver, sdk_ver, is_vm, vm_info, time_activated, time_deactivated, created_at, updated_at`
 
 // A device with its last check, as the management reads see it (scanDevice): the stamp
 // lives in device_checks, a narrow table the write-behind flush can update cheaply.
@@ -109,8 +109,8 @@ type deviceScan struct {
 
 func (ds *deviceScan) dest() []any {
 	d, i := &ds.d, &ds.d.Info
-	return []any{&d.ID, &d.CompanyID, &d.LicenseID, &ds.user, &d.HardwareID, &d.Active, &d.Blacklisted, &i.OSVer, &i.Hostname, &i.IP, &d.ExternalIP,
-		&i.MACAddress, &i.AppVer, &i.SDKVer, &i.IsVM, &i.VMInfo, &ds.ta, &ds.td, &ds.c, &ds.u}
+	return []any{&d.ID, &d.CompanyID, &d.LicenseID, &ds.user, &d.HardwareID, &d.Active, &d.Blacklisted, &d.TransferPending, &i.OSVer, &i.Hostname,
+		&i.IP, &d.ExternalIP, &i.MACAddress, &i.AppVer, &i.SDKVer, &i.IsVM, &i.VMInfo, &ds.ta, &ds.td, &ds.c, &ds.u}
 }
 
 func (ds *deviceScan) device() licensing.Device {
@@ -131,17 +131,17 @@ func nullID(id int64) any {
 // insertDevice, with deviceInsertCols values per row from appendDevice, is the INSERT
 // of CreateDevice and CreateDevices.
 const (
-	insertDevice = `INSERT INTO devices (company_id, license_id, license_user_id, hardware_id, active, blacklisted, os_ver, hostname, ip,
-		external_ip, mac_address, app_ver, sdk_ver, is_vm, vm_info, time_activated, time_deactivated, created_at, updated_at)`
-	deviceInsertCols = 19
+	insertDevice = `INSERT INTO devices (company_id, license_id, license_user_id, hardware_id, active, blacklisted, transfer_pending, os_ver,
+		hostname, ip, external_ip, mac_address, app_ver, sdk_ver, is_vm, vm_info, time_activated, time_deactivated, created_at, updated_at)`
+	deviceInsertCols = 20
 )
 
 var insertOneDevice = insertDevice + " VALUES " + placeholders(1, deviceInsertCols, false)
 
 func appendDevice(args []any, d *licensing.Device) []any {
 	i := d.Info
-	return append(args, d.CompanyID, d.LicenseID, nullID(d.LicenseUserID), d.HardwareID, d.Active, d.Blacklisted, i.OSVer, i.Hostname, i.IP,
-		d.ExternalIP, i.MACAddress, i.AppVer, i.SDKVer, i.IsVM, i.VMInfo, msp(d.TimeActivated), msp(d.TimeDeactivated),
+	return append(args, d.CompanyID, d.LicenseID, nullID(d.LicenseUserID), d.HardwareID, d.Active, d.Blacklisted, d.TransferPending, i.OSVer,
+		i.Hostname, i.IP, d.ExternalIP, i.MACAddress, i.AppVer, i.SDKVer, i.IsVM, i.VMInfo, msp(d.TimeActivated), msp(d.TimeDeactivated),
 		ms(d.CreatedAt), ms(d.UpdatedAt))
 }
 
@@ -155,11 +155,11 @@ func (t *Tx) CreateDevice(ctx context.Context, d *licensing.Device) (err error) 
 
 func (t *Tx) UpdateDevice(ctx context.Context, d *licensing.Device) error {
 	i := d.Info
-	return mustAffect(t.Q.ExecContext(ctx, `UPDATE devices SET license_user_id = $1, active = $2, blacklisted = $3, os_ver = $4, hostname = $5,
-		ip = $6, external_ip = $7, mac_address = $8, app_ver = $9, sdk_ver = $10, is_vm = $11, vm_info = $12, time_activated = $13,
-		time_deactivated = $14, updated_at = $15 WHERE company_id = $16 AND id = $17`,
-		nullID(d.LicenseUserID), d.Active, d.Blacklisted, i.OSVer, i.Hostname, i.IP, d.ExternalIP, i.MACAddress, i.AppVer, i.SDKVer, i.IsVM,
-		i.VMInfo, msp(d.TimeActivated), msp(d.TimeDeactivated), ms(d.UpdatedAt), d.CompanyID, d.ID))
+	return mustAffect(t.Q.ExecContext(ctx, `UPDATE devices SET license_user_id = $1, active = $2, blacklisted = $3, transfer_pending = $4,
+		os_ver = $5, hostname = $6, ip = $7, external_ip = $8, mac_address = $9, app_ver = $10, sdk_ver = $11, is_vm = $12, vm_info = $13,
+		time_activated = $14, time_deactivated = $15, updated_at = $16 WHERE company_id = $17 AND id = $18`,
+		nullID(d.LicenseUserID), d.Active, d.Blacklisted, d.TransferPending, i.OSVer, i.Hostname, i.IP, d.ExternalIP, i.MACAddress, i.AppVer,
+		i.SDKVer, i.IsVM, i.VMInfo, msp(d.TimeActivated), msp(d.TimeDeactivated), ms(d.UpdatedAt), d.CompanyID, d.ID))
 }
 
 func (t *Tx) Device(ctx context.Context, companyID, id int64) (licensing.Device, error) {
@@ -234,11 +234,17 @@ func (t *Tx) CountActiveDevices(ctx context.Context, licenseID int64) (int64, er
 	return n, err
 }
 
+func (t *Tx) TransferPendingDevice(ctx context.Context, licenseID int64) (licensing.Device, error) {
+	return scanDevice(t.Q.QueryRowContext(ctx, `SELECT `+deviceReadCols+` FROM `+deviceReadFrom+`
+		WHERE license_id = $1 AND transfer_pending = $2 ORDER BY id LIMIT 1`, licenseID, true))
+}
+
 func (t *Tx) DeactivateDevices(ctx context.Context, licenseID int64, at time.Time) error {
-	// Lock the rows in id order first (PostgreSQL), the order the signature memo's
-	// flush writes in, so the two cannot deadlock.
+	// Lock the rows both statements write in id order first (PostgreSQL), the order the
+	// signature memo's flush writes in, so the two cannot deadlock.
 	if t.D.LockSuffix != "" {
-		rows, err := t.Q.QueryContext(ctx, `SELECT id FROM devices WHERE license_id = $1 AND active = $2 ORDER BY id`+t.D.LockSuffix, licenseID, true)
+		rows, err := t.Q.QueryContext(ctx, `SELECT id FROM devices WHERE license_id = $1 AND (active = $2 OR transfer_pending = $2)
+			ORDER BY id`+t.D.LockSuffix, licenseID, true)
 		if err != nil {
 			return err
 		}
@@ -249,8 +255,11 @@ func (t *Tx) DeactivateDevices(ctx context.Context, licenseID int64, at time.Tim
 		}
 		rows.Close()
 	}
-	_, err := t.Q.ExecContext(ctx, `UPDATE devices SET active = $1, time_deactivated = $2, updated_at = $3 WHERE license_id = $4 AND active = $5`,
-		false, ms(at), ms(at), licenseID, true)
+	if _, err := t.Q.ExecContext(ctx, `UPDATE devices SET active = $1, time_deactivated = $2, updated_at = $3 WHERE license_id = $4 AND active = $5`,
+		false, ms(at), ms(at), licenseID, true); err != nil {
+		return err
+	}
+	_, err := t.Q.ExecContext(ctx, `UPDATE devices SET transfer_pending = $1 WHERE license_id = $2 AND transfer_pending = $3`, false, licenseID, true)
 	return err
 }
 

@@ -384,8 +384,7 @@ func collect[T any](rows Rows, scan func(interface{ Scan(...any) error }) (T, er
 // ---- licenses and users
 
 const licenseCols = `l.id, l.company_id, l.product_id, l.order_id, l.license_key, l.license_type, l.enabled, l.active, l.is_trial,
-	l.max_activations, l.allow_unlimited_activations, l.times_activated, l.transfer_count, l.pending_transfer_from, l.validity_period,
-	l.created_at, l.updated_at`
+	l.max_activations, l.allow_unlimited_activations, l.times_activated, l.transfer_count, l.validity_period, l.created_at, l.updated_at`
 
 func scanLicense(s interface{ Scan(...any) error }, extra ...any) (licensing.License, error) {
 	var l licensing.License
@@ -393,7 +392,7 @@ func scanLicense(s interface{ Scan(...any) error }, extra ...any) (licensing.Lic
 	var validity sql.NullInt64
 	var c, u int64
 	dest := append([]any{&l.ID, &l.CompanyID, &l.ProductID, &l.OrderID, &key, &l.LicenseType, &l.Enabled, &l.Active, &l.IsTrial,
-		&l.MaxActivations, &l.AllowUnlimitedActivations, &l.TimesActivated, &l.TransferCount, &l.PendingTransferFrom, &validity, &c, &u}, extra...)
+		&l.MaxActivations, &l.AllowUnlimitedActivations, &l.TimesActivated, &l.TransferCount, &validity, &c, &u}, extra...)
 	err := s.Scan(dest...)
 	l.LicenseKey = key.String
 	l.ValidityPeriod = fromMSP(validity)
@@ -412,17 +411,15 @@ func nullString(s string) any {
 // INSERT of CreateLicense and CreateLicenses.
 const (
 	insertLicense = `INSERT INTO licenses (company_id, product_id, order_id, license_key, license_type, enabled, active, is_trial,
-		max_activations, allow_unlimited_activations, times_activated, transfer_count, pending_transfer_from, validity_period, created_at,
-		updated_at)`
-	licenseInsertCols = 16
+		max_activations, allow_unlimited_activations, times_activated, transfer_count, validity_period, created_at, updated_at)`
+	licenseInsertCols = 15
 )
 
 var insertOneLicense = insertLicense + " VALUES " + placeholders(1, licenseInsertCols, false)
 
 func appendLicense(args []any, l *licensing.License) []any {
 	return append(args, l.CompanyID, l.ProductID, l.OrderID, nullString(l.LicenseKey), l.LicenseType, l.Enabled, l.Active, l.IsTrial,
-		l.MaxActivations, l.AllowUnlimitedActivations, l.TimesActivated, l.TransferCount, l.PendingTransferFrom, msp(l.ValidityPeriod),
-		ms(l.CreatedAt), ms(l.UpdatedAt))
+		l.MaxActivations, l.AllowUnlimitedActivations, l.TimesActivated, l.TransferCount, msp(l.ValidityPeriod), ms(l.CreatedAt), ms(l.UpdatedAt))
 }
 
 func (t *Tx) CreateLicense(ctx context.Context, l *licensing.License) (err error) {
@@ -440,10 +437,9 @@ func (t *Tx) LockLicense(ctx context.Context, companyID, id int64) (licensing.Li
 
 func (t *Tx) UpdateLicense(ctx context.Context, l *licensing.License) error {
 	return mustAffect(t.Q.ExecContext(ctx, `UPDATE licenses SET enabled = $1, active = $2, max_activations = $3, allow_unlimited_activations = $4,
-		times_activated = $5, transfer_count = $6, pending_transfer_from = $7, validity_period = $8, updated_at = $9
-		WHERE company_id = $10 AND id = $11`,
-		l.Enabled, l.Active, l.MaxActivations, l.AllowUnlimitedActivations, l.TimesActivated, l.TransferCount, l.PendingTransferFrom,
-		msp(l.ValidityPeriod), ms(l.UpdatedAt), l.CompanyID, l.ID))
+		times_activated = $5, transfer_count = $6, validity_period = $7, updated_at = $8 WHERE company_id = $9 AND id = $10`,
+		l.Enabled, l.Active, l.MaxActivations, l.AllowUnlimitedActivations, l.TimesActivated, l.TransferCount, msp(l.ValidityPeriod), ms(l.UpdatedAt),
+		l.CompanyID, l.ID))
 }
 
 func (t *Tx) ListLicenses(ctx context.Context, companyID int64, f licensing.LicenseFilter) ([]licensing.License, int64, error) {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"io/fs"
 	"reflect"
 	"strings"
@@ -173,35 +174,42 @@ func deviceChecksMigration(t *testing.T, db *sql.DB, open func(context.Context) 
 	}
 }
 
-// pendingTransferMigration: after migration 7 a license written before it reads as it
-// was, with no transfer pending, and the new field is written and read back.
+// pendingTransferMigration: after migration 7 the devices written before it read as
+// they were, none marked transfer pending, and a mark is written and read back.
 func pendingTransferMigration(t *testing.T, db *sql.DB, open func(context.Context) (licensing.Store, error)) {
 	ctx := context.Background()
 	exec := oldFixture(t, db)
-	exec(`UPDATE licenses SET times_activated = 3, transfer_count = 7 WHERE id = 1`)
+	exec(`UPDATE devices SET active = FALSE, time_deactivated = 5 WHERE id = 2`)
 
 	st, err := open(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	read := func() licensing.License {
+	read := func(id int64) licensing.Device {
 		t.Helper()
-		var l licensing.License
-		if err := st.ReadSingle(ctx, func(tx licensing.Tx) (err error) { l, err = tx.License(ctx, 1, 1); return err }); err != nil {
+		var d licensing.Device
+		if err := st.ReadSingle(ctx, func(tx licensing.Tx) (err error) { d, err = tx.Device(ctx, 1, id); return err }); err != nil {
 			t.Fatal(err)
 		}
-		return l
+		return d
 	}
-	l := read()
-	if l.TimesActivated != 3 || l.TransferCount != 7 || l.PendingTransferFrom != 0 || l.LicenseKey != "K" {
-		t.Fatalf("license after the migration: %+v, want times_activated 3, transfer_count 7, no transfer pending", l)
+	for _, id := range []int64{1, 2, 3} {
+		d := read(id)
+		if d.TransferPending || d.Active != (id != 2) || d.HardwareID != "hw-"+strings.Repeat("x", int(id)) {
+			t.Fatalf("device %d after the migration: %+v, want it as written, not transfer pending", id, d)
+		}
 	}
-	l.PendingTransferFrom = 2
-	if err := st.Write(ctx, func(tx licensing.Tx) error { return tx.UpdateLicense(ctx, &l) }); err != nil {
+	var pending licensing.Device
+	if err := st.ReadSingle(ctx, func(tx licensing.Tx) (err error) { pending, err = tx.TransferPendingDevice(ctx, 1); return err }); !errors.Is(err, licensing.ErrNoRows) {
+		t.Fatalf("TransferPendingDevice after the migration: %+v, %v; want ErrNoRows", pending, err)
+	}
+	d := read(2)
+	d.TransferPending = true
+	if err := st.Write(ctx, func(tx licensing.Tx) error { return tx.UpdateDevice(ctx, &d) }); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(); !reflect.DeepEqual(got, l) {
-		t.Errorf("license written after the migration reads %+v, want %+v", got, l)
+	if got := read(2); !reflect.DeepEqual(got, d) {
+		t.Errorf("device written after the migration reads %+v, want %+v", got, d)
 	}
 }

@@ -353,7 +353,7 @@ func testLicenseRoundTrip(t *testing.T, e *env) {
 			IsTrial: true, AllowUnlimitedActivations: true, ValidityPeriod: ptr(at(1000)), CreatedAt: at(3), UpdatedAt: at(3)}},
 		{"second keyless license", licensing.License{LicenseType: licensing.TypeSubscription, Enabled: true, CreatedAt: at(4), UpdatedAt: at(4)}},
 		{"int64 fields near 2^53", licensing.License{LicenseKey: "BIG", LicenseType: licensing.TypeSubscription, Enabled: true,
-			MaxActivations: maxID, TimesActivated: maxID - 1, TransferCount: maxID - 2, PendingTransferFrom: maxID - 3,
+			MaxActivations: maxID, TimesActivated: maxID - 1, TransferCount: maxID - 2,
 			ValidityPeriod: ptr(time.Date(9999, 12, 31, 23, 59, 59, 999_000_000, time.UTC)), CreatedAt: at(5), UpdatedAt: at(6)}},
 		{"unicode key, expiry before 1970", licensing.License{LicenseKey: unicodeKey, LicenseType: licensing.TypePerpetual,
 			ValidityPeriod: ptr(time.UnixMilli(-86_400_001).UTC()), CreatedAt: at(7), UpdatedAt: at(8)}},
@@ -399,7 +399,7 @@ func testUpdateLicense(t *testing.T, e *env) {
 	}{
 		{"flags off, counters up, expiry set", func(l *licensing.License) {
 			l.Enabled, l.Active, l.AllowUnlimitedActivations = false, false, true
-			l.MaxActivations, l.TimesActivated, l.TransferCount, l.PendingTransferFrom = 7, 2, 3, 4
+			l.MaxActivations, l.TimesActivated, l.TransferCount = 7, 2, 3
 			l.ValidityPeriod = ptr(at(500))
 		}},
 		{"expiry removed, flags on", func(l *licensing.License) {
@@ -407,9 +407,8 @@ func testUpdateLicense(t *testing.T, e *env) {
 			l.ValidityPeriod = nil
 		}},
 		{"counters to zero and near 2^53", func(l *licensing.License) {
-			l.MaxActivations, l.TimesActivated, l.TransferCount, l.PendingTransferFrom = maxID, 0, maxID, maxID
+			l.MaxActivations, l.TimesActivated, l.TransferCount = maxID, 0, maxID
 		}},
-		{"pending transfer cleared", func(l *licensing.License) { l.PendingTransferFrom = 0 }},
 	}
 	for i, s := range steps {
 		s.change(&l)
@@ -482,7 +481,7 @@ func testLicenseUserRoundTrip(t *testing.T, e *env) {
 func deviceCases(userID int64) []licensing.Device {
 	return []licensing.Device{
 		{HardwareID: "hw-empty", CreatedAt: at(1), UpdatedAt: at(1)},
-		{HardwareID: "hw-full", LicenseUserID: userID, Active: true, Blacklisted: true,
+		{HardwareID: "hw-full", LicenseUserID: userID, Active: true, Blacklisted: true, TransferPending: true,
 			Info: licensing.DeviceInfo{OSVer: "Windows 11 23H2", Hostname: "wörkstation-東京", IP: "10.0.0.1",
 				MACAddress: "00:1A:2B:3C:4D:5E", AppVer: "1.2.3", SDKVer: "4.5.6", IsVM: true, VMInfo: "KVM 🚀"},
 			ExternalIP: "2001:db8::1", TimeActivated: ptr(at(10)), TimeDeactivated: ptr(at(11)), LastCheck: ptr(at(12)),
@@ -543,6 +542,7 @@ func testUpdateDevice(t *testing.T, e *env) {
 	a.LicenseUserID, b.LicenseUserID = full.LicenseUserID, empty.LicenseUserID
 	a.Active, b.Active = full.Active, empty.Active
 	a.Blacklisted, b.Blacklisted = full.Blacklisted, empty.Blacklisted
+	a.TransferPending, b.TransferPending = full.TransferPending, empty.TransferPending
 	a.Info, b.Info = full.Info, empty.Info
 	a.ExternalIP, b.ExternalIP = full.ExternalIP, empty.ExternalIP
 	a.TimeActivated, b.TimeActivated = full.TimeActivated, empty.TimeActivated
@@ -571,7 +571,19 @@ func testDeviceCounters(t *testing.T, e *env) {
 	d2 := e.device(c.ID, l.ID, "b", true, true) // blacklisted devices keep their seat
 	d3 := licensing.Device{CompanyID: c.ID, LicenseID: l.ID, HardwareID: "c", TimeActivated: ptr(at(40)),
 		TimeDeactivated: ptr(at(50)), CreatedAt: at(40), UpdatedAt: at(50)}
-	e.write(func(tx licensing.Tx) error { return tx.CreateDevice(e.ctx, &d3) })
+	// d5 and d6: inactive, transfer pending (d6 blacklisted too); d7 another license's.
+	d5, d6, d7 := d3, d3, d3
+	d5.HardwareID, d5.TransferPending = "e", true
+	d6.HardwareID, d6.TransferPending, d6.Blacklisted = "f", true, true
+	d7.LicenseID, d7.HardwareID, d7.TransferPending = l2.ID, "g", true
+	e.write(func(tx licensing.Tx) error {
+		for _, d := range []*licensing.Device{&d3, &d5, &d6, &d7} {
+			if err := tx.CreateDevice(e.ctx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	d4 := e.device(c.ID, l2.ID, "a", true, false)
 
 	count := func(licenseID int64) int64 {
@@ -590,15 +602,44 @@ func testDeviceCounters(t *testing.T, e *env) {
 	d1.LastCheck = ptr(at(300))
 	equal(t, "after TouchDeviceCheck", e.getDevice(c.ID, d1.ID), d1)
 
-	// DeactivateDevices touches the license's active devices only.
+	// TransferPendingDevice finds the license's marked device with the lowest id.
+	pending := func(licenseID int64) (licensing.Device, error) {
+		t.Helper()
+		var d licensing.Device
+		err := e.st.Read(e.ctx, func(tx licensing.Tx) (err error) { d, err = tx.TransferPendingDevice(e.ctx, licenseID); return err })
+		return d, err
+	}
+	if d, err := pending(l.ID); err != nil {
+		t.Errorf("TransferPendingDevice: %v", err)
+	} else {
+		equal(t, "TransferPendingDevice", d, d5)
+	}
+	if d, err := pending(l2.ID); err != nil {
+		t.Errorf("TransferPendingDevice of the other license: %v", err)
+	} else {
+		equal(t, "TransferPendingDevice of the other license", d, d7)
+	}
+	if d, err := pending(l2.ID + 1000); !errors.Is(err, licensing.ErrNoRows) {
+		t.Errorf("TransferPendingDevice of a missing license = %+v, %v; want ErrNoRows", d, err)
+	}
+
+	// DeactivateDevices deactivates the license's active devices and clears its marks,
+	// nothing else.
 	e.write(func(tx licensing.Tx) error { return tx.DeactivateDevices(e.ctx, l.ID, at(400)) })
 	for _, d := range []*licensing.Device{&d1, &d2} {
 		d.Active, d.TimeDeactivated, d.UpdatedAt = false, ptr(at(400)), at(400)
 	}
+	d5.TransferPending, d6.TransferPending = false, false
 	equal(t, "active device after DeactivateDevices", e.getDevice(c.ID, d1.ID), d1)
 	equal(t, "blacklisted device after DeactivateDevices", e.getDevice(c.ID, d2.ID), d2)
 	equal(t, "inactive device after DeactivateDevices", e.getDevice(c.ID, d3.ID), d3)
+	equal(t, "transfer pending device after DeactivateDevices", e.getDevice(c.ID, d5.ID), d5)
+	equal(t, "blacklisted transfer pending device after DeactivateDevices", e.getDevice(c.ID, d6.ID), d6)
 	equal(t, "other license's device after DeactivateDevices", e.getDevice(c.ID, d4.ID), d4)
+	equal(t, "other license's transfer pending device after DeactivateDevices", e.getDevice(c.ID, d7.ID), d7)
+	if d, err := pending(l.ID); !errors.Is(err, licensing.ErrNoRows) {
+		t.Errorf("TransferPendingDevice after DeactivateDevices = %+v, %v; want ErrNoRows", d, err)
+	}
 	if n := count(l.ID); n != 0 {
 		t.Errorf("CountActiveDevices after DeactivateDevices = %d, want 0", n)
 	}

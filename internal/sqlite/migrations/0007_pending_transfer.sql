@@ -1,4 +1,5 @@
--- A license remembers the device whose deactivation was its last, so that the next
--- activation taking a seat on another device counts a transfer (transfer_count). 0 is
--- none. A constant default: SQLite adds the column to the schema only, no row is rewritten.
-ALTER TABLE licenses ADD COLUMN pending_transfer_from INTEGER NOT NULL DEFAULT 0;
+-- A device whose deactivation left a transfer pending (1): the next activation taking a
+-- seat on another device of its license clears it and counts a transfer (transfer_count),
+-- one of its own clears it and counts none. A constant default: SQLite adds the column to
+-- the schema only, no row is rewritten.
+ALTER TABLE devices ADD COLUMN transfer_pending INTEGER NOT NULL DEFAULT 0;
