@@ -211,23 +211,32 @@ func (s *Service) Deactivate(ctx context.Context, companyID int64, id Identity, 
 			}
 		}
 		l := r.License
-		now := s.Now()
 		before := d
-		d.Active = false
-		d.TransferPending = true
-		d.TimeDeactivated = &now
-		d.UpdatedAt = now
-		if err := tx.UpdateDevice(ctx, &d); err != nil {
-			return fmt.Errorf("update device: %w", err)
-		}
-		if err := s.recountSeats(ctx, tx, &l, now); err != nil {
+		if err := s.deactivateDevice(ctx, tx, &l, &d, s.Now(), true); err != nil {
 			return err
-		}
-		if err := tx.UpdateLicense(ctx, &l); err != nil {
-			return fmt.Errorf("update license: %w", err)
 		}
 		return s.audit(WithActor(ctx, ActorClient), tx, companyID, AuditDeviceDeactivate, "device", d.ID, viewDevice(before, true), viewDevice(d, true))
 	})
+}
+
+// deactivateDevice deactivates d at now, marking it transfer pending if markTransfer
+// (a deactivation by the License API, not a vendor's reset), frees its seat on l and
+// saves both. l must be d's license, locked.
+func (s *Service) deactivateDevice(ctx context.Context, tx Tx, l *License, d *Device, now time.Time, markTransfer bool) error {
+	d.Active = false
+	d.TransferPending = markTransfer
+	d.TimeDeactivated = &now
+	d.UpdatedAt = now
+	if err := tx.UpdateDevice(ctx, d); err != nil {
+		return fmt.Errorf("update device: %w", err)
+	}
+	if err := s.recountSeats(ctx, tx, l, now); err != nil {
+		return err
+	}
+	if err := tx.UpdateLicense(ctx, l); err != nil {
+		return fmt.Errorf("update license: %w", err)
+	}
+	return nil
 }
 
 // Check reports the license state for an active device and records the device's last check.

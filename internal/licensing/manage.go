@@ -448,16 +448,8 @@ func (s *Service) ListDevices(ctx context.Context, companyID int64, f DeviceFilt
 func (s *Service) SetBlacklisted(ctx context.Context, companyID, id int64, on bool) (Device, error) {
 	var d Device
 	err := s.store.Write(ctx, func(tx Tx) (err error) {
-		d, err = tx.Device(ctx, companyID, id)
-		if err != nil {
-			return notFoundOr(err, "device")
-		}
-		// Every writer of a device row holds its license: lock, then re-read.
-		if _, err := tx.LockLicense(ctx, companyID, d.LicenseID); err != nil {
-			return fmt.Errorf("lock license: %w", err)
-		}
-		if d, err = tx.Device(ctx, companyID, id); err != nil {
-			return fmt.Errorf("device: %w", err)
+		if _, d, err = lockedDeviceByID(ctx, tx, companyID, id); err != nil {
+			return err
 		}
 		before := d
 		d.Blacklisted = on
@@ -485,38 +477,38 @@ func (s *Service) SetBlacklisted(ctx context.Context, companyID, id int64, on bo
 func (s *Service) ResetDevice(ctx context.Context, companyID, id int64) (Device, error) {
 	var d Device
 	err := s.store.Write(ctx, func(tx Tx) (err error) {
-		d, err = tx.Device(ctx, companyID, id)
-		if err != nil {
-			return notFoundOr(err, "device")
-		}
-		// Every writer of a device row holds its license: lock, then re-read.
-		l, err := tx.LockLicense(ctx, companyID, d.LicenseID)
-		if err != nil {
-			return fmt.Errorf("lock license: %w", err)
-		}
-		if d, err = tx.Device(ctx, companyID, id); err != nil {
-			return fmt.Errorf("device: %w", err)
+		var l License
+		if l, d, err = lockedDeviceByID(ctx, tx, companyID, id); err != nil {
+			return err
 		}
 		if !d.Active {
 			return nil
 		}
-		now := s.Now()
 		before := d
-		d.Active = false
-		d.TimeDeactivated = &now
-		d.UpdatedAt = now
-		if err := tx.UpdateDevice(ctx, &d); err != nil {
-			return fmt.Errorf("update device: %w", err)
-		}
-		if err := s.recountSeats(ctx, tx, &l, now); err != nil {
+		if err := s.deactivateDevice(ctx, tx, &l, &d, s.Now(), false); err != nil {
 			return err
-		}
-		if err := tx.UpdateLicense(ctx, &l); err != nil {
-			return fmt.Errorf("update license: %w", err)
 		}
 		return s.audit(ctx, tx, companyID, AuditDeviceReset, "device", d.ID, viewDevice(before, true), viewDevice(d, true))
 	})
 	return d, err
+}
+
+// lockedDeviceByID reads one of a company's devices (notFound when it is not there),
+// locks its license (every writer of a device row holds it until commit) and re-reads
+// the device under the lock.
+func lockedDeviceByID(ctx context.Context, tx Tx, companyID, id int64) (License, Device, error) {
+	d, err := tx.Device(ctx, companyID, id)
+	if err != nil {
+		return License{}, Device{}, notFoundOr(err, "device")
+	}
+	l, err := tx.LockLicense(ctx, companyID, d.LicenseID)
+	if err != nil {
+		return License{}, Device{}, fmt.Errorf("lock license: %w", err)
+	}
+	if d, err = tx.Device(ctx, companyID, id); err != nil {
+		return License{}, Device{}, fmt.Errorf("device: %w", err)
+	}
+	return l, d, nil
 }
 
 // DeviceVariables returns the variables of one of a company's devices.
