@@ -214,47 +214,20 @@ func decode(r *http.Request, dst any, optional bool) error {
 	if strings.Contains(string(b), `\u0000`) {
 		return licensing.Errorf(licensing.EValidation, "NUL characters are not allowed")
 	}
-	// json.Unmarshal leaves dst untouched for a literal null, which would read as {}.
-	if strings.TrimSpace(string(b)) == "null" {
-		return licensing.Errorf(licensing.EInvalidJSON, "request body must be a JSON object")
-	}
-	if err := json.Unmarshal(b, dst); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			if te.Field == "" {
-				return licensing.Errorf(licensing.EInvalidJSON, "request body must be a JSON object")
-			}
-			return typeError(fieldPath(te.Field), te.Type, te.Value)
-		}
+	if !json.Valid(b) {
 		return licensing.Errorf(licensing.EInvalidJSON, "request body is not valid JSON")
 	}
-	return nil
-}
-
-// fieldPath writes encoding/json's path to a field (items.0.licenses.1.key) the way every
-// management error names a field: members after a dot, array indices in brackets
-// (items[0].licenses[1].key, customer.email).
-func fieldPath(dotted string) string {
-	var b strings.Builder
-	for i, part := range strings.Split(dotted, ".") {
-		if part != "" && strings.Trim(part, "0123456789") == "" {
-			b.WriteString("[" + part + "]")
-			continue
-		}
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(part)
+	if rawType(b) != "an object" {
+		return licensing.Errorf(licensing.EInvalidJSON, "request body must be a JSON object")
 	}
-	return b.String()
+	return decodeValue("", b, reflect.ValueOf(dst).Elem())
 }
 
 // typeError is the validation error for a value of the wrong JSON type at field: it names
-// the JSON types expected and sent, never a Go type. sent is encoding/json's description
-// of the value ("string", "number 1.5", "bool", "array", "object").
-func typeError(field string, want reflect.Type, sent string) *licensing.Error {
-	expected, got := jsonType(want), sentType(sent)
-	if strings.HasPrefix(sent, "number") && strings.HasPrefix(expected, "a number") {
+// the JSON types expected and sent, never a Go type.
+func typeError(field string, want reflect.Type, sent json.RawMessage) *licensing.Error {
+	expected, got := jsonType(want), rawType(sent)
+	if got == "a number" && strings.HasPrefix(expected, "a number") {
 		got = "a number with a fraction or out of range" // the literal itself may be long
 	}
 	return licensing.FieldError(field, "%s: expected %s, got %s", field, expected, got)
@@ -300,20 +273,6 @@ func rawType(v json.RawMessage) string {
 		return "null"
 	}
 	return "a number"
-}
-
-// sentType names the JSON type of a value as encoding/json describes it.
-func sentType(sent string) string {
-	kind, _, _ := strings.Cut(sent, " ")
-	switch kind {
-	case "string", "number":
-		return "a " + kind
-	case "bool":
-		return "a boolean"
-	case "array", "object":
-		return "an " + kind
-	}
-	return "another JSON type"
 }
 
 // pathID reads a positive integer path value.
