@@ -3,8 +3,12 @@ package signing
 import (
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
 )
 
 func TestV1Message(t *testing.T) {
@@ -20,6 +24,7 @@ func TestV1Message(t *testing.T) {
 		{"final sigma", "ΟΔΟΣ", "ΚΛΕΙΔΙ-Σ", "", "", "οδος#κλειδι-σ#"},
 		{"sigma before the separator ends a word", "ΑΣ", "K", "", "", "ας#k#"},
 		{"lone sigma", "Σ", "K", "", "", "σ#k#"},
+		{"letters Unicode 16 and 17 added", "HW-\u1C89\uA7CB\U00010D50", "\U00016EB8", "", "", "hw-\u1C8A\u0264\U00010D70#\U00016ED3#"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := V1Message(c.hw, c.key, c.user, c.validity); got != c.want {
@@ -70,6 +75,31 @@ func TestV1MessageLowercasesAsJavaScript(t *testing.T) {
 	for _, p := range js.Context {
 		if got := V1Message(p[0], "", "", ""); got != p[1]+"##" {
 			t.Errorf("%q: lowercased to %q, JavaScript gives %q", p[0], got[:len(got)-2], p[1])
+		}
+	}
+}
+
+// TestLowerAddedAsUnicode17: addedLower maps each of its code points as x/text/cases'
+// Unicode 17.0 tables do, and changes nothing those tables lowercase. (Built with Go 1.26
+// the tables are 15.0's; TestV1MessageLowercasesAsJavaScript then checks every code point.)
+func TestLowerAddedAsUnicode17(t *testing.T) {
+	if cases.UnicodeVersion != "17.0.0" {
+		t.Skipf("x/text/cases holds Unicode %s tables", cases.UnicodeVersion)
+	}
+	c := cases.Lower(language.Und)
+	for _, a := range addedLower {
+		for r := a.lo; r <= a.hi; r++ {
+			if got := c.String(string(r)); got != string(r+a.delta) {
+				t.Errorf("%U: cases lowercases to %q, addedLower to %q", r, got, string(r+a.delta))
+			}
+		}
+	}
+	for r := rune(0); r <= utf8.MaxRune; r++ {
+		if !utf8.ValidRune(r) {
+			continue
+		}
+		if l := c.String(string(r)); strings.Map(lowerAdded, l) != l {
+			t.Errorf("%U: addedLower changes %q, its lowercase", r, l)
 		}
 	}
 }
