@@ -35,6 +35,13 @@ func TestCheckLicense(t *testing.T) {
 	if _, ok := activation["borrowed_until"]; ok {
 		t.Errorf("the activation answer has borrowed_until, a check field: %s", a.Raw)
 	}
+	// A key-based answer has no user object.
+	if _, ok := activation["user"]; ok {
+		t.Errorf("key-based activation has a user: %s", a.Raw)
+	}
+	if _, ok := fields["user"]; ok {
+		t.Errorf("key-based check has a user: %s", c.Raw)
+	}
 	if c.ID != l.ID || !c.LicenseActive || !c.LicenseEnabled || c.IsExpired || c.DeviceID != a.DeviceID || c.TimesActivated != 1 || c.MaxActivations != 2 {
 		t.Errorf("check %s", c.Raw)
 	}
@@ -58,11 +65,13 @@ func TestCheckLicense(t *testing.T) {
 func TestCheckLicenseUser(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, shared, "user")
-	email := uniq("checker") + "@example.com"
-	l := f.userLicense(email, "pw-1", 1)
-	if _, err := f.c.ActivateLicense(ctx(), activateUser(f, "hw-cu", email, "pw-1")); err != nil {
+	email, other := uniq("checker")+"@example.com", uniq("other")+"@example.com"
+	l := f.order(lic{maxActivations: 4, users: []map[string]any{{"email": email, "password": "pw-1"}, {"email": other, "password": "pw-2"}}}).Licenses[0]
+	a, err := f.c.ActivateLicense(ctx(), activateUser(f, "hw-cu", email, "pw-1"))
+	if err != nil {
 		t.Fatal(err)
 	}
+	wantUserTotal(t, "first activation", a.Raw, email, 1)
 	c, err := f.c.CheckLicense(ctx(), checkReq(userID(f, "hw-cu", email)))
 	if err != nil {
 		t.Fatal(err)
@@ -70,11 +79,70 @@ func TestCheckLicenseUser(t *testing.T) {
 	if c.ID != l.ID || !c.LicenseActive {
 		t.Errorf("check %s", c.Raw)
 	}
+	wantUserTotal(t, "check with one device", c.Raw, email, 1)
+
+	// user.total_activations counts the user's active devices on the license, no
+	// other user's.
+	steps := []struct {
+		name      string
+		op        string // activate, check or deactivate
+		hw, email string
+		password  string
+		want      int64
+	}{
+		{"second device", "activate", "hw-cu-2", email, "pw-1", 2},
+		{"check with two devices", "check", "hw-cu", email, "", 2},
+		{"the other user's device", "activate", "hw-cu-o", other, "pw-2", 1},
+		{"the other user's device does not count", "check", "hw-cu-2", email, "", 2},
+		{"deactivate the second device", "deactivate", "hw-cu-2", email, "", 0},
+		{"check after the deactivation", "check", "hw-cu", email, "", 1},
+		{"the other user's check", "check", "hw-cu-o", other, "", 1},
+	}
+	for _, s := range steps {
+		var raw []byte
+		switch s.op {
+		case "activate":
+			a, err := f.c.ActivateLicense(ctx(), activateUser(f, s.hw, s.email, s.password))
+			if err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			raw = a.Raw
+		case "check":
+			c, err := f.c.CheckLicense(ctx(), checkReq(userID(f, s.hw, s.email)))
+			if err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			raw = c.Raw
+		case "deactivate":
+			if err := f.c.DeactivateLicense(ctx(), client.DeactivateRequest{Identity: userID(f, s.hw, s.email)}); err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			continue
+		}
+		wantUserTotal(t, s.name, raw, s.email, s.want)
+	}
 	// Check needs no password; a wrong username is not found.
 	_, err = f.c.CheckLicense(ctx(), checkReq(userID(f, "hw-cu", "other@example.com")))
 	wantAPIErr(t, "check unknown user", err, 400, "license_not_found")
 	_, err = f.c.CheckLicense(ctx(), checkReq(client.Identity{Product: f.product.ShortCode, HardwareID: "hw-cu"}))
 	wantAPIErr(t, "check without username", err, 400, "missing_parameters")
+}
+
+// wantUserTotal checks an answer's user object: its email and total_activations.
+func wantUserTotal(t *testing.T, what string, raw []byte, email string, want int64) {
+	t.Helper()
+	var b struct {
+		User *struct {
+			Email            string `json:"email"`
+			TotalActivations *int64 `json:"total_activations"`
+		} `json:"user"`
+	}
+	if err := json.Unmarshal(raw, &b); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if b.User == nil || b.User.Email != email || b.User.TotalActivations == nil || *b.User.TotalActivations != want {
+		t.Errorf("%s: user.total_activations, want %d for %s, in %s", what, want, email, raw)
+	}
 }
 
 // TestCheckLicenseErrors follows the documented check order: params →

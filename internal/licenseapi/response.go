@@ -190,7 +190,7 @@ func newLicenseBody(companyID int64, st licensing.LicenseState, now time.Time) *
 	}
 	if u := st.User; u != nil {
 		b.User = &userBody{ID: u.ID, Email: u.Email, MaxActivations: l.MaxActivations,
-			AllowUnlimitedActivations: l.AllowUnlimitedActivations}
+			AllowUnlimitedActivations: l.AllowUnlimitedActivations, TotalActivations: st.UserActivations}
 	}
 	return b
 }

@@ -537,6 +537,84 @@ func TestActivateUserBased(t *testing.T) {
 	}
 }
 
+// TestUserActivations: a user-based answer counts the user's active devices on the
+// license at the time of the answer: the seat just taken included, a deactivated device
+// not, another user's devices on the same license not.
+func TestUserActivations(t *testing.T) {
+	e := newEnv(t)
+	code := e.product(licensing.AuthUser).ShortCode
+	l := e.license(code, licensing.LicenseInput{MaxActivations: 10, Users: []licensing.UserInput{
+		{Email: "alice@example.com", Password: "apw"}, {Email: "bob@example.com", Password: "bpw"}}})
+	alice := func(hw string) licensing.Identity {
+		id := userID(code, "alice@example.com", "apw", hw)
+		id.LicenseID = l.ID
+		return id
+	}
+	bob := func(hw string) licensing.Identity {
+		id := userID(code, "bob@example.com", "bpw", hw)
+		id.LicenseID = l.ID
+		return id
+	}
+	steps := []struct {
+		name string
+		op   string // activate, check or deactivate
+		id   licensing.Identity
+		want int64 // the answer's UserActivations (activate and check)
+	}{
+		{"alice's first device", "activate", alice("a1"), 1},
+		{"check with one device", "check", alice("a1"), 1},
+		{"alice's second device", "activate", alice("a2"), 2},
+		{"re-activating takes no new seat", "activate", alice("a1"), 2},
+		{"check with two devices", "check", alice("a2"), 2},
+		{"bob's device: alice's do not count", "activate", bob("b1"), 1},
+		{"check for bob", "check", bob("b1"), 1},
+		{"alice's count leaves bob's out", "check", alice("a1"), 2},
+		{"alice deactivates a2", "deactivate", alice("a2"), 0},
+		{"check after the deactivation", "check", alice("a1"), 1},
+		{"bob's count is unchanged", "check", bob("b1"), 1},
+		{"a2 back", "activate", alice("a2"), 2},
+		{"alice deactivates both", "deactivate", alice("a1"), 0},
+		{"alice deactivates a2 again", "deactivate", alice("a2"), 0},
+		{"bob's count after alice left", "check", bob("b1"), 1},
+		{"alice from zero", "activate", alice("a3"), 1},
+	}
+	for _, s := range steps {
+		var st licensing.LicenseState
+		var err error
+		switch s.op {
+		case "activate":
+			st, err = e.svc.Activate(e.ctx, e.cid, licensing.ActivateRequest{Identity: s.id})
+		case "check":
+			st, err = e.svc.Check(e.ctx, e.cid, s.id)
+		case "deactivate":
+			if err := e.svc.Deactivate(e.ctx, e.cid, s.id, nil); err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if st.User == nil || st.User.Email != s.id.Username {
+			t.Fatalf("%s: user %+v, want %s", s.name, st.User, s.id.Username)
+		}
+		if st.UserActivations != s.want {
+			t.Errorf("%s: UserActivations %d, want %d", s.name, st.UserActivations, s.want)
+		}
+	}
+
+	// A key-based answer has no user and counts nothing.
+	kp := e.product(licensing.AuthLicenseKey)
+	e.keyLicense(kp.ShortCode, "K-USERACTS", 2)
+	id := keyID(kp.ShortCode, "K-USERACTS", "k1")
+	if st := e.activate(id); st.User != nil || st.UserActivations != 0 {
+		t.Errorf("key-based activation: user %+v, UserActivations %d", st.User, st.UserActivations)
+	}
+	if st, err := e.svc.Check(e.ctx, e.cid, id); err != nil || st.User != nil || st.UserActivations != 0 {
+		t.Errorf("key-based check: user %+v, UserActivations %d, %v", st.User, st.UserActivations, err)
+	}
+}
+
 func TestActivateStoresVariables(t *testing.T) {
 	e := newEnv(t)
 	p := e.product(licensing.AuthLicenseKey)

@@ -15,6 +15,23 @@ type LicenseState struct {
 	User      *LicenseUser // user-based only
 	Device    Device
 	Variables []Variable // activation only: all the device's variables
+
+	// UserActivations is the number of User's active devices on License (user-based
+	// only), read in the transaction the rest of the state comes from.
+	UserActivations int64
+}
+
+// countUserActivations sets st.UserActivations for a user-based state, in tx.
+func countUserActivations(ctx context.Context, tx Tx, st *LicenseState) error {
+	if st.User == nil {
+		return nil
+	}
+	n, err := tx.CountActiveUserDevices(ctx, st.License.ID, st.User.ID)
+	if err != nil {
+		return fmt.Errorf("count active user devices: %w", err)
+	}
+	st.UserActivations = n
+	return nil
 }
 
 // ActivateRequest is an online activation.
@@ -154,7 +171,7 @@ func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateReq
 			return fmt.Errorf("order: %w", err)
 		}
 		st = LicenseState{Product: r.Product, Order: o, License: l, User: r.User, Device: d, Variables: vars}
-		return nil
+		return countUserActivations(ctx, tx, &st)
 	})
 	return st, err
 }
@@ -271,7 +288,7 @@ func (s *Service) checkRead(ctx context.Context, companyID int64, id Identity) (
 			return fmt.Errorf("order: %w", err)
 		}
 		st = LicenseState{Product: r.Product, Order: o, License: r.License, User: r.User, Device: d}
-		return nil
+		return countUserActivations(ctx, tx, &st)
 	})
 	return st, err
 }

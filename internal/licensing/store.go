@@ -95,6 +95,9 @@ type Tx interface {
 	DeviceByLicenseKey(ctx context.Context, q LicenseDeviceQuery) (LicenseDevice, error)
 	ListDevices(ctx context.Context, companyID int64, f DeviceFilter) ([]Device, int64, error)
 	CountActiveDevices(ctx context.Context, licenseID int64) (int64, error)
+	// CountActiveUserDevices counts the license's active devices activated by the
+	// license user with that id.
+	CountActiveUserDevices(ctx context.Context, licenseID, userID int64) (int64, error)
 	// TransferPendingDevice returns the license's device marked TransferPending with the
 	// lowest id; ErrNoRows when none is.
 	TransferPendingDevice(ctx context.Context, licenseID int64) (Device, error)

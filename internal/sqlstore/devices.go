@@ -234,6 +234,13 @@ func (t *Tx) CountActiveDevices(ctx context.Context, licenseID int64) (int64, er
 	return n, err
 }
 
+func (t *Tx) CountActiveUserDevices(ctx context.Context, licenseID, userID int64) (int64, error) {
+	var n int64
+	err := t.Q.QueryRowContext(ctx, `SELECT count(*) FROM devices WHERE license_id = $1 AND license_user_id = $2 AND active = $3`,
+		licenseID, userID, true).Scan(&n)
+	return n, err
+}
+
 func (t *Tx) TransferPendingDevice(ctx context.Context, licenseID int64) (licensing.Device, error) {
 	return scanDevice(t.Q.QueryRowContext(ctx, `SELECT `+deviceReadCols+` FROM `+deviceReadFrom+`
 		WHERE license_id = $1 AND transfer_pending = $2 ORDER BY id LIMIT 1`, licenseID, true))

@@ -31,6 +31,7 @@ var roundTripTests = []test{
 	{"Device", testDeviceRoundTrip},
 	{"UpdateDevice", testUpdateDevice},
 	{"DeviceCounters", testDeviceCounters},
+	{"UserDeviceCounts", testUserDeviceCounts},
 	{"TimePrecision", testTimePrecision},
 	{"LargeIDs", testLargeIDs},
 	{"BulkInserts", testBulkInserts},
@@ -648,6 +649,67 @@ func testDeviceCounters(t *testing.T, e *env) {
 	}
 	if n := count(l2.ID + 1000); n != 0 {
 		t.Errorf("CountActiveDevices of a missing license = %d, want 0", n)
+	}
+}
+
+// testUserDeviceCounts: CountActiveUserDevices counts the license's active devices
+// (blacklisted ones keep their seat) that the user activated, no one else's.
+func testUserDeviceCounts(t *testing.T, e *env) {
+	c := e.company("c")
+	p := e.product(c.ID, "app", licensing.AuthUser)
+	o := e.order(c.ID, "o")
+	l := e.license(c.ID, p.ID, o.ID, "K1")
+	l2 := e.license(c.ID, p.ID, o.ID, "K2")
+	alice := e.user(c.ID, l.ID, "alice@example.com")
+	bob := e.user(c.ID, l.ID, "bob@example.com")
+	idle := e.user(c.ID, l.ID, "idle@example.com")
+	alice2 := e.user(c.ID, l2.ID, "alice@example.com") // the same email on another license
+	devices := []struct {
+		licenseID, userID   int64
+		hw                  string
+		active, blacklisted bool
+	}{
+		{l.ID, alice.ID, "a1", true, false},
+		{l.ID, alice.ID, "a2", true, true},
+		{l.ID, alice.ID, "a3", false, false},
+		{l.ID, bob.ID, "b1", true, false},
+		{l.ID, 0, "n1", true, false},
+		{l2.ID, alice2.ID, "a1", true, false},
+		{l2.ID, alice2.ID, "a2", true, false},
+		{l2.ID, alice2.ID, "a3", true, false},
+	}
+	e.write(func(tx licensing.Tx) error {
+		for _, dv := range devices {
+			d := licensing.Device{CompanyID: c.ID, LicenseID: dv.licenseID, LicenseUserID: dv.userID, HardwareID: dv.hw,
+				Active: dv.active, Blacklisted: dv.blacklisted, TimeActivated: ptr(at(9)), CreatedAt: at(9), UpdatedAt: at(9)}
+			if err := tx.CreateDevice(e.ctx, &d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	cases := []struct {
+		name              string
+		licenseID, userID int64
+		want              int64
+	}{
+		{"active and blacklisted, not inactive", l.ID, alice.ID, 2},
+		{"another user of the license", l.ID, bob.ID, 1},
+		{"a user with no device", l.ID, idle.ID, 0},
+		{"the same email on another license", l2.ID, alice2.ID, 3},
+		{"a user of another license", l.ID, alice2.ID, 0},
+		{"a missing license", l2.ID + 1000, alice.ID, 0},
+		{"a missing user", l.ID, alice2.ID + 1000, 0},
+	}
+	for _, tc := range cases {
+		var n int64
+		e.read(func(tx licensing.Tx) (err error) {
+			n, err = tx.CountActiveUserDevices(e.ctx, tc.licenseID, tc.userID)
+			return err
+		})
+		if n != tc.want {
+			t.Errorf("%s: CountActiveUserDevices = %d, want %d", tc.name, n, tc.want)
+		}
 	}
 }
 
