@@ -123,25 +123,28 @@ func (s *Service) Activate(ctx context.Context, companyID int64, req ActivateReq
 		// Device rows are written in id order, as DeactivateDevices and the signature
 		// flush lock them, so that none can deadlock another (a new device's id will be
 		// the highest).
-		fromFirst := from.ID != 0 && (!found || from.ID < d.ID)
-		if fromFirst {
-			if err := tx.UpdateDevice(ctx, &from); err != nil {
-				return fmt.Errorf("save device moved from: %w", err)
+		saveDevice := func() error {
+			if found {
+				return tx.UpdateDevice(ctx, &d)
 			}
-		}
-		if found {
-			err = tx.UpdateDevice(ctx, &d)
-		} else {
 			d.CompanyID, d.LicenseID, d.HardwareID, d.CreatedAt = companyID, l.ID, req.HardwareID, now
-			err = tx.CreateDevice(ctx, &d)
+			return tx.CreateDevice(ctx, &d)
 		}
-		if err != nil {
+		saveFrom := func() error {
+			if from.ID == 0 {
+				return nil
+			}
+			return tx.UpdateDevice(ctx, &from)
+		}
+		first, second := saveDevice, saveFrom
+		if from.ID != 0 && (!found || from.ID < d.ID) {
+			first, second = saveFrom, saveDevice
+		}
+		if err := first(); err != nil {
 			return fmt.Errorf("save device: %w", err)
 		}
-		if from.ID != 0 && !fromFirst {
-			if err := tx.UpdateDevice(ctx, &from); err != nil {
-				return fmt.Errorf("save device moved from: %w", err)
-			}
+		if err := second(); err != nil {
+			return fmt.Errorf("save device: %w", err)
 		}
 		if !seatTaken || !l.Active {
 			if err := s.recountSeats(ctx, tx, &l, now); err != nil {
