@@ -26,27 +26,29 @@ type authParams struct {
 // key names case-insensitive, any order, optional white space around pairs.
 func parseAuthorization(v string) (authParams, *licensing.Error) {
 	var p authParams
-	malformed := licensing.Errorf(licensing.EAuthInvalidHeader, "Authorization header is malformed")
+	malformed := func() *licensing.Error { // made only when needed: this runs on every request
+		return licensing.Errorf(licensing.EAuthInvalidHeader, "Authorization header is malformed")
+	}
 	rest := strings.TrimSpace(v)
 	for rest != "" {
 		name, after, ok := strings.Cut(rest, "=")
 		if !ok {
-			return p, malformed
+			return p, malformed()
 		}
 		name = strings.ToLower(strings.TrimSpace(name))
 		after = strings.TrimLeft(after, " \t")
 		if !strings.HasPrefix(after, `"`) {
-			return p, malformed
+			return p, malformed()
 		}
 		end := strings.IndexByte(after[1:], '"')
 		if end < 0 {
-			return p, malformed
+			return p, malformed()
 		}
 		val := after[1 : 1+end]
 		rest = strings.TrimLeft(after[2+end:], " \t")
 		if rest != "" {
 			if rest[0] != ',' {
-				return p, malformed
+				return p, malformed()
 			}
 			rest = strings.TrimLeft(rest[1:], " \t")
 		}

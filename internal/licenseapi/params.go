@@ -203,7 +203,7 @@ func (p *params) str(name string) (string, error) {
 // licenseID returns the optional license_id: a positive integer below 2^53.
 func (p *params) licenseID() (int64, error) {
 	const name = "license_id"
-	bad := licensing.FieldError(name, "license_id must be a positive integer")
+	bad := func() error { return licensing.FieldError(name, "license_id must be a positive integer") }
 	var text string
 	if p.body != nil {
 		raw, ok := p.body[name]
@@ -219,18 +219,18 @@ func (p *params) licenseID() (int64, error) {
 	}
 	// Only a JSON number's decimal syntax: ParseFloat alone also takes "0x1p4", "1_0", "Inf".
 	if !json.Valid([]byte(text)) {
-		return 0, bad
+		return 0, bad()
 	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil || f != math.Trunc(f) || f < 1 || f > 1<<53-1 {
-		return 0, bad
+		return 0, bad()
 	}
 	return int64(f), nil
 }
 
 // boolean returns an optional boolean (JSON true/false, or query text "true"/"false").
 func (p *params) boolean(name string) (bool, error) {
-	bad := licensing.FieldError(name, "%s must be a boolean", name)
+	bad := func() error { return licensing.FieldError(name, "%s must be a boolean", name) }
 	if p.body != nil {
 		raw, ok := p.body[name]
 		if !ok || isNull(raw) {
@@ -242,7 +242,7 @@ func (p *params) boolean(name string) (bool, error) {
 		case "false":
 			return false, nil
 		}
-		return false, bad
+		return false, bad()
 	}
 	switch p.query.Get(name) {
 	case "", "false", "0":
@@ -250,7 +250,7 @@ func (p *params) boolean(name string) (bool, error) {
 	case "true", "1":
 		return true, nil
 	}
-	return false, bad
+	return false, bad()
 }
 
 // present reports whether a parameter was sent and is not null.
