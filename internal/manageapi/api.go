@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"reflect"
 	"strconv"
@@ -137,6 +138,13 @@ func (h *Handler) wrap(fn handlerFunc) http.Handler {
 				h.writeError(w, r, httpkit.AsError(h.log, r, err))
 				return
 			}
+		}
+		// A query string net/url cannot parse (a bad %-escape, a ';' separator) would
+		// lose the pairs it cannot read: a filter or page the client sent would be left
+		// out and the answer would list more than was asked for.
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			h.writeError(w, r, licensing.Errorf(licensing.EValidation, "The query string is malformed: an invalid %%-escape, or a ';' between parameters."))
+			return
 		}
 		r = r.WithContext(licensing.WithActor(r.Context(), licensing.ManagementActor(key.ID)))
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)

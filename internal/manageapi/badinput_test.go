@@ -198,3 +198,46 @@ func TestTypeErrors(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A query string with a pair net/url cannot read (a bad %-escape, a ';' separator) is
+// refused on every route: read without that pair, a filter or page the client sent
+// would be left out and the list would answer more than was asked for.
+func TestMalformedQueryRefused(t *testing.T) {
+	f := newFixture(t)
+	mk := f.a.ManagementKey
+	f.must(mk, "POST", "/api/v1/products/", `{"product_name":"App","short_code":"app"}`, 201)
+	f.must(mk, "POST", "/api/v1/orders/create_order/", order, 201)
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		count                    float64 // of a 200 list
+	}{
+		{"filter with a bad escape", "GET", "/api/v1/licenses/?license_key=%zz", ``, 400, 0},
+		{"filter with a cut escape", "GET", "/api/v1/licenses/?license_key=AAAA-1%", ``, 400, 0},
+		{"filter followed by ;", "GET", "/api/v1/licenses/?license_key=AAAA-1;x", ``, 400, 0},
+		{"limit followed by ;", "GET", "/api/v1/licenses/?limit=1;", ``, 400, 0},
+		{"a bad pair beside a good filter", "GET", "/api/v1/licenses/?license_key=AAAA-1&x=%g0", ``, 400, 0},
+		{"a route that reads no query", "GET", "/api/v1/products/1/?x=%zz", ``, 400, 0},
+		{"a change", "POST", "/api/v1/products/?x=;", `{"product_name":"B","short_code":"b"}`, 400, 0},
+		{"well-formed escapes", "GET", "/api/v1/licenses/?license_key=AAAA%2D1", ``, 200, 1},
+		{"an encoded ; in a value", "GET", "/api/v1/licenses/?license_key=AAAA-1%3Bx", ``, 200, 0},
+		{"an empty pair", "GET", "/api/v1/licenses/?&license_key=AAAA-1&", ``, 200, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, m := f.call(mk, tt.method, tt.path, tt.body)
+			if code != tt.status {
+				t.Fatalf("status %d, want %d: %v", code, tt.status, m)
+			}
+			if tt.status == 400 && (m["code"] != "validation_error" || m["status"] != float64(400) || m["detail"] == "" || len(m) != 3) {
+				t.Errorf("error body %v", m)
+			}
+			if tt.status == 200 && m["count"] != tt.count {
+				t.Errorf("count %v, want %v", m["count"], tt.count)
+			}
+		})
+	}
+	if p := f.must(mk, "GET", "/api/v1/products/", "", 200); p["count"] != float64(1) {
+		t.Errorf("%v products, want app alone", p["count"])
+	}
+}
