@@ -318,12 +318,16 @@ func queryText(r *http.Request, name string) (string, error) {
 // maxOffset keeps offset+limit far from integer overflow.
 const maxOffset = 1 << 40
 
-// page reads limit (default 20, at most 100) and offset.
+// page reads limit (default 20, at most 100) and offset. A limit above 100 is read as
+// 100 however many digits it has, one beyond int's range included.
 func page(r *http.Request) (licensing.Page, error) {
 	p := licensing.Page{Limit: 20}
 	q := r.URL.Query()
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
+		if errors.Is(err, strconv.ErrRange) && n > 0 {
+			err = nil // n is the largest int
+		}
 		if err != nil || n < 1 {
 			return p, licensing.FieldError("limit", "limit must be a positive integer")
 		}
