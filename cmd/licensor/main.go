@@ -102,6 +102,18 @@ func newFlags(name string) (*flag.FlagSet, *string) {
 	return fs, db
 }
 
+// parseFlags parses args into fs and refuses positional arguments, which no command
+// takes: `licensor company create --name My Company` would otherwise create "My".
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected arguments %q", fs.Name(), fs.Args())
+	}
+	return nil
+}
+
 // openStore opens the Store a database URL names.
 func openStore(ctx context.Context, url string) (licensing.Store, error) {
 	switch {
@@ -165,7 +177,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	maxBody := fs.Int64("max-body", licenseapi.DefaultMaxBody, "largest request body in bytes (larger: 413)")
 	prot := protectionFlags(fs)
 	durability := fs.String("durability", env("LICENSOR_DURABILITY", ""), "SQLite commit durability: normal (survives a process crash; a power loss may lose the last commits) or full (an fsync per commit; survives power loss); default normal, or the URL's synchronous= option")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	dbURL, err := withDurability(*db, *durability)
@@ -307,7 +319,7 @@ func cmdInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs, db := newFlags("init")
 	asJSON, keyAlg := companyFlags(fs)
 	name := fs.String("name", "default", "company name")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	svc, closeStore, err := openCompanyService(ctx, *db, stderr)
@@ -329,7 +341,7 @@ func cmdCompanyCreate(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs, db := newFlags("company create")
 	asJSON, keyAlg := companyFlags(fs)
 	name := fs.String("name", "", "company name (required)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *name == "" {
@@ -356,7 +368,7 @@ func cmdCompanyCreate(ctx context.Context, args []string, stdout, stderr io.Writ
 // cmdSealSecrets seals the secrets a database holds in the clear with the master key.
 func cmdSealSecrets(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, db := newFlags("seal-secrets")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	svc, closeStore, err := openService(ctx, *db)
@@ -375,7 +387,7 @@ func cmdSealSecrets(ctx context.Context, args []string, stdout io.Writer) error 
 func cmdPublicKey(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, db := newFlags("public-key")
 	company := fs.Int64("company", 1, "company id")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	svc, closeStore, err := openService(ctx, *db)
@@ -393,7 +405,7 @@ func cmdPublicKey(ctx context.Context, args []string, stdout io.Writer) error {
 
 func cmdMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, db := newFlags("migrate")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	// Opening a store applies its pending migrations under the engine's lock.
@@ -410,7 +422,7 @@ func cmdCopy(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("copy", flag.ContinueOnError)
 	from := fs.String("from", "", "source database URL (e.g. sqlite:licensor-data/licensor.db)")
 	to := fs.String("to", "", "target database URL, empty (e.g. postgres://…)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *from == "" || *to == "" {

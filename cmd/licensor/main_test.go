@@ -1,6 +1,13 @@
 package main
 
-import "testing"
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 func TestRedactURL(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -35,5 +42,37 @@ func TestWithDurability(t *testing.T) {
 		if (err != nil) != tt.err || got != tt.want {
 			t.Errorf("withDurability(%q, %q) = %q, %v; want %q, error %v", tt.url, tt.mode, got, err, tt.want, tt.err)
 		}
+	}
+}
+
+// No command takes positional arguments: one given is refused before the database is
+// opened, so nothing is created or changed (`company create --name My Company` would
+// have created "My").
+func TestPositionalArgumentsRefused(t *testing.T) {
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "l.db")
+	tests := [][]string{
+		{"serve", "--db", db, "--addr", "no-port", "extra"}, // without the check: a listen error, not a server
+		{"init", "--db", db, "--json", "extra"},
+		{"company", "create", "--db", db, "--name", "My", "Company"},
+		{"public-key", "--db", db, "2"},
+		{"migrate", "--db", db, "now"},
+		{"seal-secrets", "--db", db, "all"},
+		{"copy", "--from", db, "--to", "sqlite:" + filepath.Join(dir, "to.db"), "extra"},
+	}
+	for _, args := range tests {
+		t.Run(strings.Join(args[:1], " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), args, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), "unexpected arguments") {
+				t.Fatalf("run(%q) = %v, want unexpected arguments", args, err)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout %q", stdout.String())
+			}
+		})
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+		t.Errorf("files made by refused commands: %v, %v", entries, err)
 	}
 }
