@@ -67,7 +67,11 @@ func (s *Service) CheckSecrets(ctx context.Context) (SecretsReport, error) {
 // this seals.
 func (s *Service) SealSecrets(ctx context.Context) (SecretsReport, error) {
 	if !s.secrets.Enabled() {
-		return SecretsReport{}, secrets.ErrNoMasterKey
+		// Say that the database holds sealed secrets only when it does.
+		if _, err := s.CheckSecrets(ctx); err != nil {
+			return SecretsReport{}, err
+		}
+		return SecretsReport{}, secrets.ErrMasterKeyRequired
 	}
 	var rep SecretsReport
 	err := s.store.Write(ctx, func(tx Tx) error {

@@ -115,8 +115,9 @@ func TestSealSecretsSealsAPlaintextDatabase(t *testing.T) {
 	if rep, err := e.svc.CheckSecrets(e.ctx); err != nil || rep != (licensing.SecretsReport{Plaintext: 2}) {
 		t.Fatalf("CheckSecrets without a key = %+v, %v", rep, err)
 	}
-	if _, err := e.svc.SealSecrets(e.ctx); !errors.Is(err, secrets.ErrNoMasterKey) {
-		t.Fatalf("SealSecrets without a key: %v", err)
+	// Without a key it refuses, and does not claim the database holds sealed secrets.
+	if _, err := e.svc.SealSecrets(e.ctx); !errors.Is(err, secrets.ErrMasterKeyRequired) {
+		t.Fatalf("SealSecrets without a key: %v, want %v", err, secrets.ErrMasterKeyRequired)
 	}
 	sealed := licensing.NewService(st, licensing.WithSecrets(mustBox(t, strings.Repeat("m", 32))))
 	if rep, err := sealed.SealSecrets(e.ctx); err != nil || rep != (licensing.SecretsReport{NewSealed: 2}) {

@@ -30,6 +30,9 @@ const MinMasterKeyLen = 32
 // ErrNoMasterKey is returned when a sealed value is opened without a master key.
 var ErrNoMasterKey = errors.New("the database holds encrypted secrets but no master key is configured: set LICENSOR_MASTER_KEY or LICENSOR_MASTER_KEY_FILE")
 
+// ErrMasterKeyRequired is returned when secrets are to be sealed without a master key.
+var ErrMasterKeyRequired = errors.New("sealing secrets needs a master key: set LICENSOR_MASTER_KEY or LICENSOR_MASTER_KEY_FILE")
+
 // ErrWrongMasterKey is returned when a sealed value does not open under the key.
 var ErrWrongMasterKey = errors.New("a secret in the database does not decrypt with the configured master key (wrong LICENSOR_MASTER_KEY?)")
 
