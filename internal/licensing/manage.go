@@ -98,7 +98,7 @@ type OrderItem struct {
 type LicenseInput struct {
 	Key                       string
 	Users                     []UserInput
-	MaxActivations            int64
+	MaxActivations            int64 // stored as given, 0 included (the API's default of 1 is the API's)
 	AllowUnlimitedActivations bool
 	ValidityPeriod            *time.Time
 	LicenseType               string
@@ -232,9 +232,6 @@ func (s *Service) CreateOrder(ctx context.Context, companyID int64, in OrderInpu
 				Enabled: true, IsTrial: li.IsTrial, MaxActivations: li.MaxActivations,
 				AllowUnlimitedActivations: li.AllowUnlimitedActivations, ValidityPeriod: li.ValidityPeriod,
 				CreatedAt: now, UpdatedAt: now}
-			if l.MaxActivations == 0 && !l.AllowUnlimitedActivations {
-				l.MaxActivations = 1
-			}
 			if prod.AuthorizationMethod == AuthUser {
 				if li.Key != "" {
 					return FieldError(lf+".key", "a user-based product's licenses have no key")

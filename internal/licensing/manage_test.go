@@ -131,7 +131,8 @@ func TestCreateOrder(t *testing.T) {
 				t.Errorf("generated key %q twice", l.LicenseKey)
 			}
 			seen[l.LicenseKey] = true
-			if l.MaxActivations != 1 || l.LicenseType != licensing.TypePerpetual || !l.Enabled || l.Active {
+			// Seats as given (none here); the wire's default of one is the API's.
+			if l.MaxActivations != 0 || l.LicenseType != licensing.TypePerpetual || !l.Enabled || l.Active {
 				t.Errorf("defaults: max %d type %q enabled %v active %v", l.MaxActivations, l.LicenseType, l.Enabled, l.Active)
 			}
 		}

@@ -216,3 +216,34 @@ func TestErrors(t *testing.T) {
 		t.Fatalf("license changed by another company: %v", l)
 	}
 }
+
+// max_activations in create_order: absent is LicenseSpring's one seat (none for a license
+// with unlimited activations); a number sent, 0 included, is stored as sent.
+func TestCreateOrderSeats(t *testing.T) {
+	f := newFixture(t)
+	mk := f.a.ManagementKey
+	f.must(mk, "POST", "/api/v1/products/", `{"product_name":"App","short_code":"app"}`, 201)
+	for i, tc := range []struct {
+		license string
+		want    float64
+	}{
+		{`{}`, 1},
+		{`{"max_activations":null}`, 1},
+		{`{"max_activations":0}`, 0},
+		{`{"max_activations":4}`, 4},
+		{`{"allow_unlimited_activations":true}`, 0},
+		{`{"allow_unlimited_activations":true,"max_activations":2}`, 2},
+	} {
+		t.Run(tc.license, func(t *testing.T) {
+			body := fmt.Sprintf(`{"id":"seats-%d","items":[{"product_code":"app","licenses":[%s]}]}`, i, tc.license)
+			o := f.must(mk, "POST", "/api/v1/orders/create_order/", body, 201)
+			ls, _ := o["licenses"].([]any)
+			if len(ls) != 1 {
+				t.Fatalf("licenses %v", o["licenses"])
+			}
+			if got := ls[0].(map[string]any)["max_activations"]; got != tc.want {
+				t.Errorf("max_activations %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -206,11 +206,14 @@ func (h *Handler) createOrder(r *http.Request, companyID int64) (int, any, error
 			}
 			li := licensing.LicenseInput{Key: l.Key, AllowUnlimitedActivations: l.AllowUnlimitedActivations,
 				ValidityPeriod: validity, LicenseType: l.LicenseType, IsTrial: l.IsTrial}
-			if l.MaxActivations != nil {
+			switch {
+			case l.MaxActivations != nil: // 0 included: a license no device can activate yet
 				li.MaxActivations = *l.MaxActivations // the domain refuses a negative one
 				if err := checkSafeInteger(field+".max_activations", li.MaxActivations); err != nil {
 					return 0, nil, err
 				}
+			case !l.AllowUnlimitedActivations:
+				li.MaxActivations = 1 // LicenseSpring's default
 			}
 			for _, u := range l.Users {
 				li.Users = append(li.Users, licensing.UserInput{Email: u.Email, Password: u.Password})
