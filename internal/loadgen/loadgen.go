@@ -123,6 +123,10 @@ func New(cfg Config) (*Bench, error) {
 		if pid < 1 {
 			return nil, fmt.Errorf("server pid %d is not a process id", pid)
 		}
+		// Now, not after seeding (which may take minutes) or the baselines.
+		if _, err := SampleProc(pid); err != nil {
+			return nil, fmt.Errorf("sample server: %w", err)
+		}
 	}
 	cfg.ServerPIDs = slices.Clone(cfg.ServerPIDs)
 	if cfg.Variables == 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -282,6 +283,7 @@ func TestConfigValidation(t *testing.T) {
 		"bad public key": func(c *Config) { c.PublicKeyPEM = []byte("nope") },
 		"negative rate":  func(c *Config) { c.Rate = -1 },
 		"bad server pid": func(c *Config) { c.ServerPIDs = []int{0} },
+		"no such server": func(c *Config) { c.ServerPIDs = []int{math.MaxInt32} }, // above any pid_max
 	} {
 		c := good
 		c.Targets = append([]string(nil), good.Targets...)
