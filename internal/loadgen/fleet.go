@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/licensor/licensor/client"
 )
 
 // The names of a seeded fleet. Seed (through the APIs) and `licensor seed` (straight
@@ -60,8 +62,10 @@ func (b *Bench) probeDevice(ctx context.Context, d *Device) error {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
 	defer cancel()
 	have, err := b.targets[0].cl.GetDeviceVariables(ctx, d.identity())
-	if err != nil {
+	if ae := (*client.APIError)(nil); errors.As(err, &ae) && fleetMissing[ae.Code] {
 		return fmt.Errorf("%w (was the fleet seeded with `licensor seed --product %s --devices N`, N ≥ %d?)", err, b.cfg.Fleet, b.cfg.Devices)
+	} else if err != nil {
+		return err // wrong keys, a signature that does not verify, the target down: not a question of seeding
 	}
 	want := b.wl.ActivationVars(d)
 	got := make(map[string]string, len(have))
@@ -80,6 +84,9 @@ func (b *Bench) probeDevice(ctx context.Context, d *Device) error {
 	}
 	return nil
 }
+
+// fleetMissing are the License API's answers to a probe of a device the fleet does not have.
+var fleetMissing = map[string]bool{"unknown_product": true, "license_not_found": true, "device_not_found": true}
 
 // exactVariables is implemented by workloads that need a device to hold exactly its
 // activation variables and no more (get-variables checks every answer lists them all).

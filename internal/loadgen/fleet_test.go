@@ -63,22 +63,29 @@ func TestFleetDrivesAnExistingFleet(t *testing.T) {
 	}
 
 	// A fleet smaller than --devices, one that does not exist, or one without the
-	// variables the workload sends fails before the run, saying why.
+	// variables the workload sends fails before the run, saying why; only a fleet
+	// not found asks whether it was seeded, not wrong credentials or a wrong key.
+	otherKey := []byte(newEnv(t).creds.PublicKey)
 	for _, tc := range []struct {
 		name string
 		mut  func(*Config)
 		want string
+		hint bool
 	}{
-		{"too few devices", func(c *Config) { c.Devices = len(seeded.Devices) + 1 }, "license_not_found"},
-		{"no such fleet", func(c *Config) { c.Fleet = "nope" }, "unknown_product"},
-		{"too many variables", func(c *Config) { c.Variables = cfg.Variables + 1 }, "has no variable var3"},
-		{"get-variables wants them all", func(c *Config) { c.Workload, c.Variables = "get-variables", cfg.Variables-1 }, "expects exactly"},
+		{"too few devices", func(c *Config) { c.Devices = len(seeded.Devices) + 1 }, "license_not_found", true},
+		{"no such fleet", func(c *Config) { c.Fleet = "nope" }, "unknown_product", true},
+		{"too many variables", func(c *Config) { c.Variables = cfg.Variables + 1 }, "has no variable var3", false},
+		{"get-variables wants them all", func(c *Config) { c.Workload, c.Variables = "get-variables", cfg.Variables-1 }, "expects exactly", false},
+		{"wrong shared key", func(c *Config) { c.SharedKey = "wrong" }, "signature_mismatch", false},
+		{"wrong public key", func(c *Config) { c.PublicKeyPEM = otherKey }, "does not verify", false},
 	} {
 		c := cfg
 		tc.mut(&c)
 		_, err := newBench(t, c).Seed(context.Background())
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)
+		} else if hint := strings.Contains(err.Error(), "was the fleet seeded"); hint != tc.hint {
+			t.Errorf("%s: %v: asks whether the fleet was seeded: %v, want %v", tc.name, err, hint, tc.hint)
 		}
 	}
 }
