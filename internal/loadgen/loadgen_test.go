@@ -262,6 +262,12 @@ func TestSeedFailureIsAnError(t *testing.T) {
 	if _, err := newBench(t, cfg).Seed(context.Background()); err == nil || !strings.Contains(err.Error(), "activate") {
 		t.Fatalf("seed with a wrong api key: %v", err)
 	}
+	// The server's answer says why, whichever of its error shapes it has:
+	// {code, detail} from the management API, {code, message} for a path no API has.
+	cfg = e.config("check", e.serve(t, nil)+"/prefix")
+	if _, err := newBench(t, cfg).Seed(context.Background()); err == nil || !strings.Contains(err.Error(), "404 not_found: API path /prefix/api/v1/products/ does not exist") {
+		t.Fatalf("seed under a path the server does not serve: %v", err)
+	}
 }
 
 func TestConfigValidation(t *testing.T) {

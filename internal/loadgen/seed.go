@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -139,11 +140,12 @@ func (b *Bench) manage(ctx context.Context, n int, path string, body any) error 
 	io.Copy(io.Discard, resp.Body) // so the connection is reused
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
 		var e struct {
-			Code   string `json:"code"`
-			Detail string `json:"detail"`
+			Code    string `json:"code"`
+			Detail  string `json:"detail"`  // the management API's errors
+			Message string `json:"message"` // the server's, for a path no API has
 		}
 		if json.Unmarshal(rb, &e) == nil && e.Code != "" {
-			return fmt.Errorf("POST %s: HTTP %d %s: %s", u, resp.StatusCode, e.Code, e.Detail)
+			return fmt.Errorf("POST %s: HTTP %d %s: %s", u, resp.StatusCode, e.Code, cmp.Or(e.Detail, e.Message))
 		}
 		return fmt.Errorf("POST %s: HTTP %d: %.200q", u, resp.StatusCode, rb)
 	}
