@@ -99,6 +99,10 @@ func New(cfg Config) (*Bench, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("target %q is not an http(s) URL", t)
 		}
+		if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(t, "#") {
+			// Paths are appended to a target as it is written: they would land in its query.
+			return nil, fmt.Errorf("target %q has a query or fragment: give the server's root URL", t)
+		}
 		cfg.Targets[i], urls[i] = strings.TrimRight(t, "/"), u
 	}
 	switch {

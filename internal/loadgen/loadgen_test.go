@@ -281,6 +281,10 @@ func TestConfigValidation(t *testing.T) {
 	for name, mut := range map[string]func(*Config){
 		"no targets":     func(c *Config) { c.Targets = nil },
 		"not http":       func(c *Config) { c.Targets = []string{"ftp://127.0.0.1"} },
+		"query":          func(c *Config) { c.Targets = []string{"http://127.0.0.1:1?x=1"} },
+		"empty query":    func(c *Config) { c.Targets = []string{"http://127.0.0.1:1/?"} },
+		"fragment":       func(c *Config) { c.Targets = []string{"http://127.0.0.1:1#x"} },
+		"empty fragment": func(c *Config) { c.Targets = []string{"http://127.0.0.1:1/#"} },
 		"no keys":        func(c *Config) { c.SharedKey = "" },
 		"no devices":     func(c *Config) { c.Devices = 0 },
 		"no concurrency": func(c *Config) { c.Concurrency = 0 },
