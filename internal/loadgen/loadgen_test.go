@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -331,5 +333,46 @@ func TestReportFormats(t *testing.T) {
 	}
 	if rep.RPS != 2 || rep.Requests != 4 || rep.ErrorCount != 1 || rep.LatencyMS.Max != 40 || rep.LatencyMS.P50 < 1.9 || rep.LatencyMS.P50 > 2.1 {
 		t.Fatalf("json report %s", js.String())
+	}
+}
+
+// Activations cut short by a cancelled seeding (Ctrl-C) are not counted as failed
+// in the progress lines: they did not fail.
+func TestCancelledSeedingCountsNoErrors(t *testing.T) {
+	e := newEnv(t)
+	arrived := make(chan struct{}, 64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v4/activate_license" {
+			io.Copy(io.Discard, r.Body) // so that the server sees the client close the connection
+			arrived <- struct{}{}
+			select { // until the load generator gives up on it
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+				t.Error("an activation's connection was left open after its seeding was cancelled")
+			}
+			return
+		}
+		e.h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := e.config("check", srv.URL)
+	var progress bytes.Buffer
+	cfg.Progress = &progress
+	b := newBench(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for range cfg.Concurrency {
+			<-arrived
+		}
+		time.Sleep(150 * time.Millisecond) // the progress reports a last part of a second this long
+		cancel()
+	}()
+	if _, err := b.Seed(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("seeding cancelled: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(progress.String()), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "seed: activate") || !strings.HasSuffix(last, " 0 errors") {
+		t.Fatalf("last progress line %q, want the activations' with 0 errors:\n%s", last, progress.String())
 	}
 }
