@@ -53,7 +53,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.PrintDefaults()
 	}
 	targets := fs.String("target", "", "comma-separated server roots, e.g. http://127.0.0.1:8080 (required)")
-	mk := fs.String("management-key", "", "management key, for seeding (required without --fleet)")
+	mk := fs.String("management-key", "", "management key, for seeding (required without --fleet, except with --workload none)")
 	fleetCode := fs.String("fleet", "", "short code of a fleet seeded by licensor seed: drive its devices instead of seeding")
 	apiKey := fs.String("api-key", "", "License API key (required)")
 	sharedKey := fs.String("shared-key", "", "License API shared key (required)")
@@ -82,9 +82,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
 	}
-	if *targets == "" || (*mk == "" && *fleetCode == "") || *apiKey == "" || *sharedKey == "" || *pubFile == "" {
+	if *targets == "" || (*mk == "" && *fleetCode == "" && *workload != "none") || *apiKey == "" || *sharedKey == "" || *pubFile == "" {
 		fs.Usage()
-		return errors.New("bench: --target, --management-key (or --fleet), --api-key, --shared-key and --public-key are required")
+		return errors.New("bench: --target, --management-key (or --fleet; --workload none seeds nothing), --api-key, --shared-key and --public-key are required")
 	}
 	if *variables < 1 || *sampleEvery < 1 || *timeout <= 0 || *signFor <= 0 {
 		return errors.New("bench: --variables, --sample-every, --timeout and --sign-duration must be positive")

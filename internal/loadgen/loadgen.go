@@ -43,7 +43,7 @@ const (
 // Config describes a benchmark.
 type Config struct {
 	Targets       []string // server roots, e.g. http://127.0.0.1:8080 (several instances: requests alternate)
-	ManagementKey string   // for seeding through /api/v1
+	ManagementKey string   // for seeding through /api/v1 (not needed with Fleet, or without a Workload)
 	APIKey        string
 	SharedKey     string
 	PublicKeyPEM  []byte // the key response signatures are verified with
@@ -108,7 +108,7 @@ func New(cfg Config) (*Bench, error) {
 	switch {
 	case cfg.APIKey == "" || cfg.SharedKey == "":
 		return nil, errors.New("api key and shared key are required")
-	case cfg.ManagementKey == "" && cfg.Fleet == "":
+	case cfg.ManagementKey == "" && cfg.Fleet == "" && cfg.Workload != "":
 		return nil, errors.New("a management key is required (for seeding), unless a seeded fleet is given")
 	case cfg.Devices < 1:
 		return nil, errors.New("devices must be at least 1")

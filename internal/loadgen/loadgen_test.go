@@ -280,6 +280,11 @@ func TestConfigValidation(t *testing.T) {
 	if _, err := New(good); err != nil {
 		t.Fatalf("valid config: %v", err)
 	}
+	baselinesOnly := good
+	baselinesOnly.Workload, baselinesOnly.ManagementKey = "", "" // seeds nothing
+	if _, err := New(baselinesOnly); err != nil {
+		t.Fatalf("baselines only, without a management key: %v", err)
+	}
 	for name, mut := range map[string]func(*Config){
 		"no targets":     func(c *Config) { c.Targets = nil },
 		"not http":       func(c *Config) { c.Targets = []string{"ftp://127.0.0.1"} },
@@ -288,6 +293,7 @@ func TestConfigValidation(t *testing.T) {
 		"fragment":       func(c *Config) { c.Targets = []string{"http://127.0.0.1:1#x"} },
 		"empty fragment": func(c *Config) { c.Targets = []string{"http://127.0.0.1:1/#"} },
 		"no keys":        func(c *Config) { c.SharedKey = "" },
+		"no manage key":  func(c *Config) { c.ManagementKey = "" },
 		"no devices":     func(c *Config) { c.Devices = 0 },
 		"no concurrency": func(c *Config) { c.Concurrency = 0 },
 		"no duration":    func(c *Config) { c.Duration = 0 },
