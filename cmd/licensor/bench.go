@@ -17,7 +17,7 @@ import (
 
 const benchUsage = `usage: licensor bench --target URL[,URL…] (--management-key K | --fleet CODE) --api-key A --shared-key S
                      --public-key FILE --workload W --devices D --concurrency C --duration T
-                     [--variables V] [--max-requests N] [--sample-every N] [--rate R] [--warmup T] [--seed N]
+                     [--variables V] [--max-requests N] [--sample-every N] [--timeout T] [--rate R] [--warmup T] [--seed N]
                      [--baselines [--sign-duration T]] [--server-pid PID[,PID…]] [--fail-on-error] [--json]
                      [--cpuprofile FILE]
 
