@@ -25,7 +25,8 @@ Seeds a fresh product with D licenses through the management API, activates one
 device on each, then sends workload W from C concurrent keep-alive connections for T,
 spreading requests round-robin over the targets (several instances on one database).
 Prints requests, req/s, latency quantiles and errors by code (text, or one JSON object
-with --json) to stdout and one progress line per second to stderr.
+with --json) to stdout and one progress line per second to stderr. req/s counts the
+answers without error: requests that failed are in the errors, not in the rate.
 
 --fleet CODE seeds nothing: the run drives devices 0…D-1 of a fleet written before by
 ` + "`licensor seed --product CODE`" + ` (no management key needed; its first and last device
@@ -37,7 +38,8 @@ also reported from each request's due time). --warmup runs the workload unpaced
 for T, e.g. to fill the server's signature cache; the measured T (and its pacing)
 begins once every warm-up request has its answer. --baselines first measures this machine's
 RSA-2048 signatures/s on all cores and the targets' GET /healthz req/s at C for T, and
-reports the workload's req/s as a multiple of each (--workload none: baselines only).
+reports the workload's req/s as a multiple of each (--workload none: baselines only);
+a /healthz request that fails fails the run, as a ceiling measured with errors is none.
 --server-pid samples a server process on this machine (/proc): average cores used and
 peak RSS during the run. --fail-on-error exits non-zero if any request failed or any
 sampled signature did not verify. --cpuprofile writes the load generator's own CPU

@@ -8,9 +8,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,6 +160,11 @@ func (b *Bench) MeasureBaselines(ctx context.Context, signFor time.Duration) (*B
 	h, err := b.HTTPLimit(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("http-limit: %w", err)
+	}
+	if n := h.ErrorCount(); n > 0 {
+		// A ceiling measured with failures is no ceiling: every ratio to it would be wrong.
+		code := slices.Sorted(maps.Keys(h.Errors))[0]
+		return nil, fmt.Errorf("http-limit: %d of %d GET /healthz requests failed (%s: %s)", n, h.Requests, code, h.ErrorSamples[code])
 	}
 	fmt.Fprintf(b.progress, "http-limit: %.0f GET /healthz req/s at concurrency %d, %d errors\n", h.RPS(), h.Concurrency, h.ErrorCount())
 	return &Baselines{Sign: s, HTTP: h}, nil

@@ -154,7 +154,8 @@ func TestBaselinesAndServerSampling(t *testing.T) {
 }
 
 // A target whose /healthz does not answer 200 (the bare handler has no
-// database probe running, so it reports unavailable): every request is an error.
+// database probe running, so it reports unavailable): every request is an error,
+// none counts as served, and the baselines fail.
 func TestHTTPLimitCountsUnhealthyAnswers(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.config("check", e.serve(t, nil))
@@ -165,6 +166,14 @@ func TestHTTPLimitCountsUnhealthyAnswers(t *testing.T) {
 	}
 	if res.Requests == 0 || res.Errors["http_503"] != res.Requests {
 		t.Fatalf("requests %d, errors %v", res.Requests, res.Errors)
+	}
+	if res.RPS() != 0 {
+		t.Errorf("req/s %.1f with every answer an error, want 0: a failed request is not served", res.RPS())
+	}
+	// As a baseline it is refused, not reported as a ceiling to divide by.
+	_, err = newBench(t, cfg).MeasureBaselines(context.Background(), 50*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "GET /healthz requests failed (http_503") {
+		t.Fatalf("baselines against an unhealthy target: %v", err)
 	}
 }
 

@@ -242,12 +242,14 @@ type OpResult struct {
 	Latency  Histogram
 }
 
-// RPS is requests per second over the elapsed time.
+// RPS is answers without error per second over the elapsed time: a fast wrong answer
+// (or a refused connection) is no answer, and a run whose requests fail reports what
+// was served, not what was sent.
 func (r *Result) RPS() float64 {
 	if r.Elapsed <= 0 {
 		return 0
 	}
-	return float64(r.Requests) / r.Elapsed.Seconds()
+	return float64(r.Requests-r.ErrorCount()) / r.Elapsed.Seconds()
 }
 
 // ErrorCount is the number of failed requests.

@@ -238,7 +238,7 @@ func (r *Result) Report() Report {
 		for name, o := range r.Ops {
 			var rps float64
 			if r.Elapsed > 0 {
-				rps = round(float64(o.Requests)/r.Elapsed.Seconds(), 1)
+				rps = round(float64(o.Requests-o.Errors)/r.Elapsed.Seconds(), 1) // as Result.RPS
 			}
 			rep.Ops[name] = OpReport{Requests: o.Requests, RPS: rps, LatencyMS: latencyReport(&o.Latency), ErrorCount: o.Errors,
 				Signatures: SignatureReport{Sampled: o.Sampled, Verified: o.Verified}}
