@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -95,6 +96,17 @@ func (s *Service) auditEntry(ctx context.Context, companyID int64, action, objec
 	}
 	e.After, err = auditJSON(after)
 	return e, err
+}
+
+// sameView reports whether two views of an object are recorded alike: a change that
+// leaves them so changed nothing an audit entry would show.
+func sameView(a, b any) (bool, error) {
+	ja, err := auditJSON(a)
+	if err != nil {
+		return false, err
+	}
+	jb, err := auditJSON(b)
+	return bytes.Equal(ja, jb), err
 }
 
 func auditJSON(v any) (json.RawMessage, error) {

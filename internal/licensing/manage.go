@@ -394,12 +394,21 @@ func (s *Service) changeLicense(ctx context.Context, companyID, id int64, action
 		if err := change(ctx, tx, &l); err != nil {
 			return err
 		}
-		l.UpdatedAt = s.Now()
-		if err := tx.UpdateLicense(ctx, &l); err != nil {
-			return fmt.Errorf("update license: %w", err)
+		same, err := sameView(viewLicense(before), viewLicense(l))
+		if err != nil {
+			return err
+		}
+		if !same {
+			l.UpdatedAt = s.Now()
+			if err := tx.UpdateLicense(ctx, &l); err != nil {
+				return fmt.Errorf("update license: %w", err)
+			}
 		}
 		if d, err = detail(ctx, tx, l); err != nil {
 			return err
+		}
+		if same { // a change to what the license already is: nothing written, nothing recorded
+			return nil
 		}
 		users := d.emails()
 		return s.audit(ctx, tx, companyID, action, "license", l.ID, viewLicense(before, users...), viewLicense(l, users...))
@@ -447,6 +456,9 @@ func (s *Service) SetBlacklisted(ctx context.Context, companyID, id int64, on bo
 	err := s.store.Write(ctx, func(tx Tx) (err error) {
 		if _, d, err = lockedDeviceByID(ctx, tx, companyID, id); err != nil {
 			return err
+		}
+		if d.Blacklisted == on { // already so: nothing written, nothing recorded
+			return nil
 		}
 		before := d
 		d.Blacklisted = on

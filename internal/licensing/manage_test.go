@@ -467,3 +467,72 @@ func TestPasswordHashing(t *testing.T) {
 		})
 	}
 }
+
+// TestNoOpChangesRecordNothing: a change to what a license or device already is answers
+// as a change would and records no audit entry (as a repeated revocation or reset does).
+func TestNoOpChangesRecordNothing(t *testing.T) {
+	e := newEnv(t)
+	code := e.product(licensing.AuthLicenseKey).ShortCode
+	l := e.keyLicense(code, e.uniq("NOOP"), 2)
+	e.activate(licensing.Identity{Product: code, LicenseKey: l.LicenseKey, HardwareID: "hw-noop"})
+	dev := e.devices(l.ID)[0]
+	entries := func(objectType string, id int64) int64 {
+		t.Helper()
+		_, n, err := e.svc.AuditLog(e.ctx, e.cid, licensing.AuditFilter{Page: licensing.Page{Limit: 1}, ObjectType: objectType, ObjectID: id})
+		wantCode(t, err, "")
+		return n
+	}
+	on, off, two, three := true, false, int64(2), int64(3)
+	for _, tc := range []struct {
+		name   string
+		change func() error
+		added  int64 // audit entries
+	}{
+		{"enable an enabled license", func() error {
+			_, err := e.svc.UpdateLicense(e.ctx, e.cid, l.ID, licensing.LicensePatch{Enabled: &on})
+			return err
+		}, 0},
+		{"an empty patch", func() error { _, err := e.svc.UpdateLicense(e.ctx, e.cid, l.ID, licensing.LicensePatch{}); return err }, 0},
+		{"the same max_activations", func() error {
+			_, err := e.svc.UpdateLicense(e.ctx, e.cid, l.ID, licensing.LicensePatch{MaxActivations: &two})
+			return err
+		}, 0},
+		{"a new max_activations", func() error {
+			_, err := e.svc.UpdateLicense(e.ctx, e.cid, l.ID, licensing.LicensePatch{MaxActivations: &three})
+			return err
+		}, 1},
+		{"disable", func() error {
+			_, err := e.svc.UpdateLicense(e.ctx, e.cid, l.ID, licensing.LicensePatch{Enabled: &off})
+			return err
+		}, 1},
+		{"disable again", func() error {
+			_, err := e.svc.UpdateLicense(e.ctx, e.cid, l.ID, licensing.LicensePatch{Enabled: &off})
+			return err
+		}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := entries("license", l.ID)
+			wantCode(t, tc.change(), "")
+			if got := entries("license", l.ID) - n; got != tc.added {
+				t.Errorf("%d audit entries added, want %d", got, tc.added)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name  string
+		on    bool
+		added int64
+	}{{"blacklist", true, 1}, {"blacklist again", true, 0}, {"clear", false, 1}, {"clear again", false, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := entries("device", dev.ID)
+			d, err := e.svc.SetBlacklisted(e.ctx, e.cid, dev.ID, tc.on)
+			wantCode(t, err, "")
+			if d.Blacklisted != tc.on {
+				t.Errorf("answered blacklisted %v", d.Blacklisted)
+			}
+			if got := entries("device", dev.ID) - n; got != tc.added {
+				t.Errorf("%d audit entries added, want %d", got, tc.added)
+			}
+		})
+	}
+}
