@@ -33,7 +33,8 @@ func TestWithDurability(t *testing.T) {
 		{"sqlite:a.db", "normal", "sqlite:a.db?synchronous=normal", false},
 		{"sqlite:a.db?synchronous=full", "full", "sqlite:a.db?synchronous=full", false},
 		{"sqlite:a.db?synchronous=normal", "full", "", true},
-		{"sqlite:a.db?x=1", "full", "sqlite:a.db?x=1&synchronous=full", false},
+		{"sqlite:a.db?max_batch=1", "full", "sqlite:a.db?max_batch=1&synchronous=full", false},
+		{"sqlite:a.db?x=1", "full", "", true}, // an unknown option is refused
 		{"postgres://h/db", "full", "postgres://h/db", false},
 		{"sqlite:a.db", "paranoid", "", true},
 	}

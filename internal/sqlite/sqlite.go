@@ -162,6 +162,16 @@ func ParseURL(u string) (string, Options, error) {
 		if err != nil {
 			return "", o, fmt.Errorf("sqlite URL options: %w", err)
 		}
+		for name, vs := range q {
+			// A misspelt option would otherwise be dropped without a word, and with it
+			// the durability or batching the operator asked for.
+			if name != "synchronous" && name != "max_batch" {
+				return "", o, fmt.Errorf("sqlite URL: unknown option %q (the options are synchronous and max_batch)", name)
+			}
+			if len(vs) > 1 {
+				return "", o, fmt.Errorf("sqlite URL: option %q given %d times", name, len(vs))
+			}
+		}
 		o.Synchronous = q.Get("synchronous")
 		if v := q.Get("max_batch"); v != "" {
 			n, err := strconv.Atoi(v)
