@@ -46,7 +46,7 @@ func populate(t *testing.T, svc *licensing.Service) licensing.Credentials {
 		valid := time.Date(2030, 1, 2, 3, 4, 5, 6e6, time.UTC)
 		must(svc.CreateOrder(ctx, c.CompanyID, licensing.OrderInput{StoreID: "o1", CustomerEmail: "x@example.com", Items: []licensing.OrderItem{
 			{ProductCode: "app", Licenses: []licensing.LicenseInput{{Key: "KEY-1", MaxActivations: 3, ValidityPeriod: &valid}, {Key: "KEY-2", AllowUnlimitedActivations: true}}},
-			{ProductCode: "users", Licenses: []licensing.LicenseInput{{Users: []licensing.UserInput{{Email: "u@example.com", Password: "pw"}}}}},
+			{ProductCode: "users", Licenses: []licensing.LicenseInput{{MaxActivations: 1, Users: []licensing.UserInput{{Email: "u@example.com", Password: "pw"}}}}},
 		}}))
 		for i := range 3 {
 			must(svc.Activate(ctx, c.CompanyID, licensing.ActivateRequest{
