@@ -484,35 +484,21 @@ func TestNoOpChangesRecordNothing(t *testing.T) {
 	}
 	on, off, two, three := true, false, int64(2), int64(3)
 	for _, tc := range []struct {
-		name   string
-		change func() error
-		added  int64 // audit entries
+		name  string
+		patch licensing.LicensePatch
+		added int64 // audit entries
 	}{
-		{"enable an enabled license", func() error {
-			_, err := e.svc.UpdateLicense(e.ctx, e.cid, l.ID, licensing.LicensePatch{Enabled: &on})
-			return err
-		}, 0},
-		{"an empty patch", func() error { _, err := e.svc.UpdateLicense(e.ctx, e.cid, l.ID, licensing.LicensePatch{}); return err }, 0},
-		{"the same max_activations", func() error {
-			_, err := e.svc.UpdateLicense(e.ctx, e.cid, l.ID, licensing.LicensePatch{MaxActivations: &two})
-			return err
-		}, 0},
-		{"a new max_activations", func() error {
-			_, err := e.svc.UpdateLicense(e.ctx, e.cid, l.ID, licensing.LicensePatch{MaxActivations: &three})
-			return err
-		}, 1},
-		{"disable", func() error {
-			_, err := e.svc.UpdateLicense(e.ctx, e.cid, l.ID, licensing.LicensePatch{Enabled: &off})
-			return err
-		}, 1},
-		{"disable again", func() error {
-			_, err := e.svc.UpdateLicense(e.ctx, e.cid, l.ID, licensing.LicensePatch{Enabled: &off})
-			return err
-		}, 0},
+		{"enable an enabled license", licensing.LicensePatch{Enabled: &on}, 0},
+		{"an empty patch", licensing.LicensePatch{}, 0},
+		{"the same max_activations", licensing.LicensePatch{MaxActivations: &two}, 0},
+		{"a new max_activations", licensing.LicensePatch{MaxActivations: &three}, 1},
+		{"disable", licensing.LicensePatch{Enabled: &off}, 1},
+		{"disable again", licensing.LicensePatch{Enabled: &off}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := entries("license", l.ID)
-			wantCode(t, tc.change(), "")
+			_, err := e.svc.UpdateLicense(e.ctx, e.cid, l.ID, tc.patch)
+			wantCode(t, err, "")
 			if got := entries("license", l.ID) - n; got != tc.added {
 				t.Errorf("%d audit entries added, want %d", got, tc.added)
 			}
