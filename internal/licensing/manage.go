@@ -131,6 +131,10 @@ type CreatedOrder struct {
 	Licenses []LicenseDetail
 }
 
+// plausibleEmail is the check an email address gets here: an @ in it. Whether it
+// reaches anyone is the vendor's to know.
+func plausibleEmail(s string) bool { return strings.Contains(s, "@") }
+
 // CreateOrder creates an order and all its licenses and users in one transaction.
 func (s *Service) CreateOrder(ctx context.Context, companyID int64, in OrderInput) (CreatedOrder, error) {
 	if len(in.StoreID) > 255 {
@@ -138,6 +142,9 @@ func (s *Service) CreateOrder(ctx context.Context, companyID int64, in OrderInpu
 	}
 	if len(in.CustomerEmail) > 254 {
 		return CreatedOrder{}, FieldError("customer.email", "Ensure this field has no more than 254 characters.")
+	}
+	if in.CustomerEmail != "" && !plausibleEmail(in.CustomerEmail) {
+		return CreatedOrder{}, FieldError("customer.email", "Enter a valid email address.")
 	}
 	if len(in.Items) == 0 {
 		return CreatedOrder{}, FieldError("items", "This field is required.")
@@ -170,13 +177,20 @@ func (s *Service) CreateOrder(ctx context.Context, companyID int64, in OrderInpu
 			if li.MaxActivations < 0 {
 				return CreatedOrder{}, FieldError(field+".max_activations", "must not be negative")
 			}
+			// As DRF's CharField: surrounding white space is dropped, and a key of white
+			// space alone is blank, not a request to generate one.
+			key := strings.TrimSpace(li.Key)
+			if key == "" && li.Key != "" {
+				return CreatedOrder{}, FieldError(field+".key", "This field may not be blank.")
+			}
+			li.Key = key
 			if len(li.Key) > 255 {
 				return CreatedOrder{}, FieldError(field+".key", "Ensure this field has no more than 255 characters.")
 			}
 			p := pending{item: i, lic: j, in: li}
 			for k, u := range li.Users {
 				uf := fmt.Sprintf("%s.users[%d]", field, k)
-				if !strings.Contains(u.Email, "@") || len(u.Email) > 254 {
+				if !plausibleEmail(u.Email) || len(u.Email) > 254 {
 					return CreatedOrder{}, FieldError(uf+".email", "Enter a valid email address.")
 				}
 				pw, initial := u.Password, ""

@@ -81,6 +81,10 @@ func TestCreateOrder(t *testing.T) {
 			{"no items", licensing.EValidation, "items", licensing.OrderInput{StoreID: "o-1"}},
 			{"customer email too long", licensing.EValidation, "customer.email", licensing.OrderInput{StoreID: "o-1b", CustomerEmail: strings.Repeat("a", 250) + "@x.io",
 				Items: []licensing.OrderItem{keyItem(licensing.LicenseInput{})}}},
+			{"customer email without @", licensing.EValidation, "customer.email", licensing.OrderInput{StoreID: "o-1c", CustomerEmail: "notanemail",
+				Items: []licensing.OrderItem{keyItem(licensing.LicenseInput{})}}},
+			{"a key of white space", licensing.EValidation, "items[0].licenses[1].key", licensing.OrderInput{StoreID: "o-1d",
+				Items: []licensing.OrderItem{keyItem(licensing.LicenseInput{Key: "ROLL-BACK-0003"}, licensing.LicenseInput{Key: " \t "})}}},
 			{"unknown product", licensing.EValidation, "items[1].product_code", licensing.OrderInput{StoreID: "o-2",
 				Items: []licensing.OrderItem{keyItem(licensing.LicenseInput{Key: "ROLL-BACK-0001"}), {ProductCode: "nope", Licenses: []licensing.LicenseInput{{}}}}}},
 			{"duplicate key", licensing.EValidation, "items[0].licenses[1].key", licensing.OrderInput{StoreID: "o-3",
@@ -108,7 +112,7 @@ func TestCreateOrder(t *testing.T) {
 				t.Errorf("store id %s of a refused order: %v", id, err)
 			}
 		}
-		for _, k := range []string{"ROLL-BACK-0001", "ROLL-BACK-0002"} {
+		for _, k := range []string{"ROLL-BACK-0001", "ROLL-BACK-0002", "ROLL-BACK-0003"} {
 			if ls, _, _ := e.svc.ListLicenses(e.ctx, e.cid, licensing.LicenseFilter{LicenseKey: k}); len(ls) != 0 {
 				t.Errorf("license %s of a refused order exists", k)
 			}
@@ -135,6 +139,15 @@ func TestCreateOrder(t *testing.T) {
 			if l.MaxActivations != 0 || l.LicenseType != licensing.TypePerpetual || !l.Enabled || l.Active {
 				t.Errorf("defaults: max %d type %q enabled %v active %v", l.MaxActivations, l.LicenseType, l.Enabled, l.Active)
 			}
+		}
+	})
+
+	t.Run("a key's surrounding white space is dropped", func(t *testing.T) {
+		o, err := e.svc.CreateOrder(e.ctx, e.cid, licensing.OrderInput{StoreID: "pad-order", CustomerEmail: "c@example.com",
+			Items: []licensing.OrderItem{keyItem(licensing.LicenseInput{Key: " \tPAD-KEY-1\n"})}})
+		wantCode(t, err, "")
+		if k := o.Licenses[0].LicenseKey; k != "PAD-KEY-1" {
+			t.Errorf("stored key %q, want PAD-KEY-1", k)
 		}
 	})
 
