@@ -193,6 +193,9 @@ func (s *Service) CreateOrder(ctx context.Context, companyID int64, in OrderInpu
 				if !plausibleEmail(u.Email) || len(u.Email) > 254 {
 					return CreatedOrder{}, FieldError(uf+".email", "Enter a valid email address.")
 				}
+				if err := ctx.Err(); err != nil {
+					return CreatedOrder{}, err // the client is gone: no more hashing for it
+				}
 				pw, initial := u.Password, ""
 				if pw == "" {
 					pw = randomString(12)

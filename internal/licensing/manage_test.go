@@ -1,6 +1,7 @@
 package licensing_test
 
 import (
+	"context"
 	"errors"
 	"regexp"
 	"strings"
@@ -139,6 +140,19 @@ func TestCreateOrder(t *testing.T) {
 			if l.MaxActivations != 0 || l.LicenseType != licensing.TypePerpetual || !l.Enabled || l.Active {
 				t.Errorf("defaults: max %d type %q enabled %v active %v", l.MaxActivations, l.LicenseType, l.Enabled, l.Active)
 			}
+		}
+	})
+
+	t.Run("a cancelled request hashes no more passwords and creates nothing", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(e.ctx)
+		cancel()
+		_, err := e.svc.CreateOrder(ctx, e.cid, licensing.OrderInput{StoreID: "gone-order",
+			Items: []licensing.OrderItem{{ProductCode: up.ShortCode, Licenses: []licensing.LicenseInput{{Users: []licensing.UserInput{{Email: "gone@example.com"}}}}}}})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("CreateOrder with its request gone: %v", err)
+		}
+		if _, err := e.svc.CreateOrder(e.ctx, e.cid, licensing.OrderInput{StoreID: "gone-order", Items: []licensing.OrderItem{keyItem(licensing.LicenseInput{})}}); err != nil {
+			t.Errorf("the store id of the abandoned order: %v", err)
 		}
 	})
 
