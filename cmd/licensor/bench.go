@@ -78,11 +78,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&pids, "server-pid", "a server process on this machine to sample (repeatable or comma-separated)")
 	failOnError := fs.Bool("fail-on-error", false, "exit non-zero if any request failed or any sampled signature did not verify")
 	cpuProfile := fs.String("cpuprofile", "", "write the load generator's CPU profile of the run to this file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
 	}
 	if *targets == "" || (*mk == "" && *fleetCode == "" && *workload != "none") || *apiKey == "" || *sharedKey == "" || *pubFile == "" {
 		fs.Usage()

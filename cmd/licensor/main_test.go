@@ -60,6 +60,8 @@ func TestPositionalArgumentsRefused(t *testing.T) {
 		{"migrate", "--db", db, "now"},
 		{"seal-secrets", "--db", db, "all"},
 		{"copy", "--from", db, "--to", "sqlite:" + filepath.Join(dir, "to.db"), "extra"},
+		{"seed", "--db", db, "--product", "p", "--devices", "1", "extra"},
+		{"bench", "--target", "http://127.0.0.1:1", "--fleet", "p", "--api-key", "a", "--shared-key", "s", "--public-key", "k", "extra"},
 	}
 	for _, args := range tests {
 		t.Run(strings.Join(args[:1], " "), func(t *testing.T) {

@@ -39,11 +39,8 @@ func cmdSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	devices := fs.Int("devices", 0, "devices to seed, indexes 0…N-1 (required)")
 	variables := fs.Int("variables", 10, "variables per device")
 	batch := fs.Int("batch", bulkseed.DefaultBatch, "devices per transaction")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("seed: unexpected arguments %q", fs.Args())
 	}
 	if *product == "" || *devices < 1 {
 		fs.Usage()
