@@ -325,10 +325,18 @@ func newServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if exit, err := s.stop(); err != nil || exit != 0 {
-			t.Errorf("server exit %d on SIGTERM (%v); output:\n%s", exit, err, s.stderr.String())
-		}
-	})
+	t.Cleanup(func() { s.stopAfter(t, "server") })
 	return s
+}
+
+// stopAfter stops s at the end of t: an exit other than 0 on SIGTERM fails t, and a
+// failed t shows what the server logged (an answer of 500 says why only there).
+func (s *server) stopAfter(t *testing.T, name string) {
+	exit, err := s.stop()
+	switch {
+	case err != nil || exit != 0:
+		t.Errorf("%s exit %d on SIGTERM (%v); output:\n%s", name, exit, err, s.stderr.String())
+	case t.Failed():
+		t.Logf("%s output:\n%s", name, s.stderr.String())
+	}
 }

@@ -87,9 +87,7 @@ func startPGServers(t *testing.T, db string, c creds, n int, once bool, args ...
 	wg.Wait()
 	t.Cleanup(func() {
 		for i, s := range servers {
-			if exit, err := s.stop(); err != nil || exit != 0 {
-				t.Errorf("instance %d exit %d on SIGTERM (%v); output:\n%s", i, exit, err, s.stderr.String())
-			}
+			s.stopAfter(t, fmt.Sprintf("instance %d", i))
 		}
 	})
 	for i, err := range errs {
