@@ -19,6 +19,10 @@ type Store interface {
 	// past a kept snapshot, which may lag a moment behind another process's writes), so
 	// fn only reads and keeps what its last run found.
 	ReadSingle(ctx context.Context, fn func(Tx) error) error
+	// Write runs fn in a write transaction and commits it. A store may run fn again
+	// when the database aborted its transaction for reasons of its own (PostgreSQL: a
+	// deadlock with another instance's writes), so fn keeps only what its last run
+	// found, as with ReadSingle.
 	Write(ctx context.Context, fn func(Tx) error) error
 	Ping(ctx context.Context) error
 	Close() error

@@ -9,6 +9,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -84,8 +86,36 @@ func (s *Store) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) err
 	return sqlstore.RunSingle(s.db, dialect, fn)
 }
 
+// Write runs fn in a transaction. PostgreSQL aborts one of two transactions that
+// deadlock (each waiting for a row lock the other holds: instances writing the same
+// rows in different orders) and may abort one that cannot be serialised; neither is
+// the client's doing, so such a transaction is run again, up to writeAttempts times in
+// all, after a short random pause, instead of answering 500. fn may therefore run more
+// than once (licensing.Store says so): it keeps only what its last run found.
 func (s *Store) Write(ctx context.Context, fn func(licensing.Tx) error) error {
-	return sqlstore.Run(ctx, s.db, false, dialect, fn)
+	for attempt := 1; ; attempt++ {
+		err := sqlstore.Run(ctx, s.db, false, dialect, fn)
+		if err == nil || attempt == writeAttempts || !transient(err) {
+			return err
+		}
+		pause := time.NewTimer(time.Duration(1+rand.IntN(10*attempt)) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			pause.Stop()
+			return err
+		case <-pause.C:
+		}
+	}
+}
+
+// writeAttempts bounds the runs of one Write aborted by the server (see transient).
+const writeAttempts = 4
+
+// transient reports whether err is PostgreSQL aborting the transaction for a deadlock
+// (40P01) or a serialization failure (40001), which running it again resolves.
+func transient(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }

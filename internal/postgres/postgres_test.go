@@ -2,11 +2,15 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/licensor/licensor/internal/licensing"
 	"github.com/licensor/licensor/internal/pgtest"
 	"github.com/licensor/licensor/internal/postgres"
+	"github.com/licensor/licensor/internal/sqlstore"
 	"github.com/licensor/licensor/internal/storetest"
 )
 
@@ -32,5 +36,64 @@ func openReopenable(t *testing.T) (licensing.Store, func(context.Context) (licen
 	t.Cleanup(func() { st.Close() })
 	return st, func(ctx context.Context) (licensing.Store, error) {
 		return postgres.Open(ctx, url)
+	}
+}
+
+// TestWriteRunsADeadlockedTransactionAgain: two writes that lock the same two rows in
+// opposite orders deadlock; PostgreSQL aborts one, and Write runs it again instead of
+// failing, so both commit. A write that fails for any other reason runs once.
+func TestWriteRunsADeadlockedTransactionAgain(t *testing.T) {
+	st := open(t).(*postgres.Store)
+	ctx := context.Background()
+	for _, q := range []string{
+		`CREATE TABLE deadlock_probe (id int PRIMARY KEY, n int NOT NULL DEFAULT 0)`,
+		`INSERT INTO deadlock_probe (id) VALUES (1), (2)`,
+	} {
+		if _, err := st.DB().ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var runs atomic.Int32
+	var locked sync.WaitGroup // both hold their first row
+	locked.Add(2)
+	write := func(first, second int) error {
+		var once sync.Once
+		return st.Write(ctx, func(tx licensing.Tx) error {
+			runs.Add(1)
+			q := tx.(*sqlstore.Tx).Q
+			if _, err := q.ExecContext(ctx, `UPDATE deadlock_probe SET n = n + 1 WHERE id = $1`, first); err != nil {
+				return err
+			}
+			once.Do(func() { locked.Done(); locked.Wait() }) // the first run only
+			_, err := q.ExecContext(ctx, `UPDATE deadlock_probe SET n = n + 1 WHERE id = $1`, second)
+			return err
+		})
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- write(1, 2) }()
+	go func() { errs <- write(2, 1) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("write: %v", err)
+		}
+	}
+	if n := runs.Load(); n != 3 {
+		t.Errorf("fn ran %d times, want 3 (the deadlock's victim twice)", n)
+	}
+	var sum int
+	if err := st.DB().QueryRowContext(ctx, `SELECT sum(n) FROM deadlock_probe`).Scan(&sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum != 4 {
+		t.Errorf("rows counted %d updates, want 4 (two writes of two rows; the aborted run left nothing)", sum)
+	}
+
+	runs.Store(0)
+	failed := errors.New("refused")
+	if err := st.Write(ctx, func(licensing.Tx) error { runs.Add(1); return failed }); !errors.Is(err, failed) {
+		t.Errorf("failing write: %v, want %v", err, failed)
+	}
+	if n := runs.Load(); n != 1 {
+		t.Errorf("a write failing for its own reasons ran %d times, want 1", n)
 	}
 }
