@@ -200,6 +200,7 @@ func (b *Bench) Close() { b.hc.CloseIdleConnections() }
 // Result is what a run measured.
 type Result struct {
 	Workload    string
+	Interrupted bool // the run's context ended before its time: the figures cover the part that ran
 	Targets     []string
 	Devices     int
 	Concurrency int
@@ -517,6 +518,7 @@ func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time
 		if selfErr == nil {
 			self.stop()
 		}
+		res.Interrupted = true
 		return res, fmt.Errorf("run interrupted: %w", err)
 	}
 	if selfErr == nil {
@@ -532,6 +534,7 @@ func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time
 		return res, fmt.Errorf("sample server: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
+		res.Interrupted = true
 		return res, fmt.Errorf("run interrupted: %w", err)
 	}
 	return res, nil

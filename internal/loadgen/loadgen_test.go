@@ -383,3 +383,36 @@ func TestCancelledSeedingCountsNoErrors(t *testing.T) {
 		t.Fatalf("last progress line %q, want the activations' with 0 errors:\n%s", last, progress.String())
 	}
 }
+
+// A run stopped before its time (Ctrl-C) returns what it measured, marked as
+// interrupted in both report formats, with an error that says so.
+func TestInterruptedRunSaysSo(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config("check", e.serve(t, nil))
+	cfg.Duration = time.Minute
+	b := newBench(t, cfg)
+	f := seed(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	res, err := b.Run(ctx, f)
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("run cut short: err %v, want it interrupted", err)
+	}
+	if res == nil || !res.Interrupted || res.Requests == 0 {
+		t.Fatalf("result %+v, want the requests made so far, interrupted", res)
+	}
+	var txt, js bytes.Buffer
+	if err := res.WriteText(&txt); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(txt.String(), "interrupted") {
+		t.Errorf("text report does not say it was interrupted:\n%s", txt.String())
+	}
+	if err := res.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var rep Report
+	if err := json.Unmarshal(js.Bytes(), &rep); err != nil || !rep.Interrupted {
+		t.Errorf("json report %s (%v), want interrupted true", js.String(), err)
+	}
+}

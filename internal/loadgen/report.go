@@ -13,6 +13,7 @@ import (
 // Report is the machine-readable form of a Result (the --json output).
 type Report struct {
 	Workload     string            `json:"workload"`
+	Interrupted  bool              `json:"interrupted,omitempty"` // stopped before its time (Ctrl-C): the figures cover the part that ran
 	Variables    int               `json:"variables,omitempty"`
 	Targets      []string          `json:"targets"`
 	Devices      int               `json:"devices"`
@@ -221,7 +222,7 @@ func round(f float64, digits int) float64 {
 // Report summarises r.
 func (r *Result) Report() Report {
 	rep := Report{
-		Workload: r.Workload, Variables: r.Variables, Targets: r.Targets, Devices: r.Devices,
+		Workload: r.Workload, Interrupted: r.Interrupted, Variables: r.Variables, Targets: r.Targets, Devices: r.Devices,
 		Concurrency: r.Concurrency, Product: r.Product, SeedSeconds: round(r.SeedTime.Seconds(), 3), Preseeded: r.Preseeded,
 		Elapsed: round(r.Elapsed.Seconds(), 3), Requests: r.Requests, Warmup: r.WarmupRequests, RPS: round(r.RPS(), 1),
 		LatencyMS:  latencyReport(&r.Latency),
@@ -275,6 +276,9 @@ func (r *Result) WriteText(w io.Writer) error {
 		wl += fmt.Sprintf(" (%d variables/request)", rep.Variables)
 	}
 	row("workload", "%s", wl)
+	if rep.Interrupted {
+		row("interrupted", "yes: the figures cover only the part that ran")
+	}
 	row("targets", "%s", strings.Join(rep.Targets, " "))
 	if rep.Preseeded {
 		row("devices", "%d (product %s, seeded before the run)", rep.Devices, rep.Product)
