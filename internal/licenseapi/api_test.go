@@ -188,6 +188,12 @@ func TestRequestErrorsKeepTheShape(t *testing.T) {
 		{"json array", "POST", "/api/v4/track_device_variables", `[]`, "", 400, licensing.EInvalidJSON},
 		{"json null", "POST", "/api/v4/track_device_variables", `null`, "", 400, licensing.EInvalidJSON},
 		{"broken utf-8", "POST", "/api/v4/track_device_variables", "{\"hardware_id\":\"\xff\xfe\"}", "", 400, licensing.EInvalidJSON},
+		// encoding/json would read a lone surrogate escape as U+FFFD: \ud800 and \udc00 the same device.
+		{"lone high surrogate", "POST", "/api/v4/activate_license", `{"hardware_id":"\ud800","product":"app","license_key":"KEY-1"}`, "", 400, licensing.EInvalidJSON},
+		{"lone low surrogate", "POST", "/api/v4/activate_license", `{"hardware_id":"a\udc00","product":"app","license_key":"KEY-1"}`, "", 400, licensing.EInvalidJSON},
+		{"high surrogate then other escape", "POST", "/api/v4/activate_license", `{"hardware_id":"\ud800\u0041","product":"app","license_key":"KEY-1"}`, "", 400, licensing.EInvalidJSON},
+		{"lone surrogate in variable name", "POST", "/api/v4/track_device_variables", `{"hardware_id":"h","product":"app","license_key":"KEY-1","variables":{"\udfff":"x"}}`, "", 400, licensing.EInvalidJSON},
+		{"lone surrogate in variable value", "POST", "/api/v4/track_device_variables", `{"hardware_id":"h","product":"app","license_key":"KEY-1","variables":{"x":"\ud83d"}}`, "", 400, licensing.EInvalidJSON},
 		{"wrong content type", "POST", "/api/v4/track_device_variables", `{}`, "application/x-www-form-urlencoded", 415, licensing.EUnsupportedMedia},
 		{"missing all", "POST", "/api/v4/track_device_variables", `{}`, "", 400, licensing.EMissingParameters},
 		{"hardware_id number", "POST", "/api/v4/track_device_variables", `{"hardware_id":5,"product":"app","variables":{}}`, "", 400, licensing.EValidation},
