@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/licensor/licensor/internal/httpkit"
@@ -84,59 +83,10 @@ func readParams(r *http.Request) (*params, error) {
 	if p.body == nil { // the literal null
 		return nil, licensing.Errorf(licensing.EInvalidJSON, "request body must be a JSON object")
 	}
-	if loneSurrogate(body) {
-		return nil, licensing.Errorf(licensing.EInvalidJSON, "request body is not valid UTF-8: it escapes a lone UTF-16 surrogate")
+	if err := httpkit.CheckSurrogates(body); err != nil {
+		return nil, err
 	}
 	return p, nil
-}
-
-// loneSurrogate reports whether the valid JSON text b escapes a UTF-16 surrogate that
-// is not half of a pair (\ud800 alone, \udc00 first). encoding/json reads one as
-// U+FFFD, so distinct values (two hardware_ids) would read as one text: it is broken
-// UTF-8 written as an escape, and refused as such. (plainBody takes no escape at all.)
-func loneSurrogate(b []byte) bool {
-	for i := 0; i < len(b); {
-		j := bytes.IndexByte(b[i:], '\\')
-		if j < 0 {
-			return false
-		}
-		i += j
-		if i+1 < len(b) && b[i+1] != 'u' {
-			i += 2 // \" \\ \/ \b …: the character after the backslash is not one of ours
-			continue
-		}
-		r := hex4(b, i+2)
-		if r < 0 {
-			return false
-		}
-		i += 6
-		switch {
-		case utf16.IsSurrogate(rune(r)) && r >= 0xdc00: // a low half first
-			return true
-		case utf16.IsSurrogate(rune(r)): // a high half: its low half must follow
-			if i+1 >= len(b) || b[i] != '\\' || b[i+1] != 'u' {
-				return true
-			}
-			if lo := hex4(b, i+2); lo < 0xdc00 || lo > 0xdfff {
-				return true
-			}
-			i += 6
-		}
-	}
-	return false
-}
-
-// hex4 is the value of the four hex digits of a \u escape at b[i:] (-1 if b ends first,
-// which valid JSON never does).
-func hex4(b []byte, i int) int {
-	if i+4 > len(b) {
-		return -1
-	}
-	v, err := strconv.ParseUint(string(b[i:i+4]), 16, 16)
-	if err != nil {
-		return -1
-	}
-	return int(v)
 }
 
 // sdkMediaType is the License API's lenience with what its clients send: application/json

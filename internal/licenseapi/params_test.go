@@ -192,43 +192,6 @@ func TestQueryDuplicateRefused(t *testing.T) {
 	}
 }
 
-// A lone surrogate escape is broken UTF-8 (encoding/json would read it as U+FFFD); a
-// pair, an escaped backslash before "u", and U+FFFD itself are text.
-func TestLoneSurrogate(t *testing.T) {
-	for _, tt := range []struct {
-		json string
-		lone bool
-	}{
-		{`{"a":"\ud800"}`, true},
-		{`{"a":"\uDBFFx"}`, true},
-		{`{"a":"\udc00"}`, true},
-		{`{"a":"\ude00\ud83d"}`, true},
-		{`{"a":"\ud83d\u0041"}`, true},
-		{`{"a":"\ud83d\ud83d"}`, true},
-		{`{"a":"\ud83d\n"}`, true},
-		{`{"\udfff":"x"}`, true},
-		{`{"a":"x\\\udc00"}`, true},
-		{`{"a":"\ud83d\ude00"}`, false},
-		{`{"a":"\uD83D\uDE00 \ufffd \u00e9"}`, false},
-		{`{"a":"\\ud800"}`, false},
-		{`{"a":"\"\\\/\b\f\n\r\t"}`, false},
-		{`{"a":"\ud7ff\ue000"}`, false},
-		{`{"a":"plain"}`, false},
-	} {
-		if !json.Valid([]byte(tt.json)) {
-			t.Fatalf("%s: not valid JSON", tt.json)
-		}
-		if got := loneSurrogate([]byte(tt.json)); got != tt.lone {
-			t.Errorf("loneSurrogate(%s) = %v, want %v", tt.json, got, tt.lone)
-		}
-		r := httptest.NewRequest("POST", "/api/v4/track_device_variables", strings.NewReader(tt.json))
-		_, err := readParams(r)
-		if tt.lone != (licensing.ErrorCode(err) == licensing.EInvalidJSON) || (!tt.lone && err != nil) {
-			t.Errorf("readParams(%s): err = %v, want invalid_json %v", tt.json, err, tt.lone)
-		}
-	}
-}
-
 // A body cut short of its Content-Length is the client's invalid_json, not an internal error.
 func TestTruncatedBody(t *testing.T) {
 	r := httptest.NewRequest("POST", "/api/v4/track_device_variables", io.MultiReader(strings.NewReader(`{"product":"p"`), iotest.ErrReader(io.ErrUnexpectedEOF)))

@@ -225,6 +225,9 @@ func decode(r *http.Request, dst any, optional bool) error {
 	if !json.Valid(b) {
 		return licensing.Errorf(licensing.EInvalidJSON, "request body is not valid JSON")
 	}
+	if err := httpkit.CheckSurrogates(b); err != nil {
+		return err
+	}
 	if rawType(b) != "an object" {
 		return licensing.Errorf(licensing.EInvalidJSON, "request body must be a JSON object")
 	}

@@ -179,6 +179,9 @@ func TestErrors(t *testing.T) {
 		{"broken json", mk, "POST", "/api/v1/products/", `{"product_name":`, 400, ""},
 		{"unknown product in order", mk, "POST", "/api/v1/orders/create_order/", `{"items":[{"product_code":"zzz","licenses":[{}]}]}`, 400, "items[0].product_code"},
 		{"negative max_activations", mk, "PATCH", fmt.Sprintf("/api/v1/licenses/%d/", licID), `{"max_activations":-1}`, 400, "max_activations"},
+		// encoding/json would read both as U+FFFD: two names the client sent as one.
+		{"lone surrogate in a name", mk, "POST", "/api/v1/products/", `{"product_name":"\ud800","short_code":"lone-sur"}`, 400, ""},
+		{"lone surrogate in a patch", mk, "PATCH", fmt.Sprintf("/api/v1/licenses/%d/", licID), `{"note":"a\udc00"}`, 400, ""},
 		{"bad validity", mk, "PATCH", fmt.Sprintf("/api/v1/licenses/%d/", licID), `{"validity_period":"soon"}`, 400, "validity_period"},
 		{"other company's license", f.b.ManagementKey, "GET", fmt.Sprintf("/api/v1/licenses/%d/", licID), ``, 404, ""},
 		{"other company's patch", f.b.ManagementKey, "PATCH", fmt.Sprintf("/api/v1/licenses/%d/", licID), `{"enabled":false}`, 404, ""},
