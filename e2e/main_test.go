@@ -8,11 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -207,15 +207,6 @@ func parseCreds(stdout string) (creds, error) {
 	return c, nil
 }
 
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
 // startServer initialises a database in dir and serves it.
 func startServer(dir string) (*server, error) {
 	db, c, err := initDB(dir)
@@ -226,8 +217,8 @@ func startServer(dir string) (*server, error) {
 	return s, s.serve()
 }
 
-// serve starts `licensor serve` on a free port and waits for /healthz, retrying on a
-// fresh port a few times (a free port may be taken in between).
+// serve starts `licensor serve` on a free port and waits for /healthz, trying again a
+// few times if it does not come up.
 func (s *server) serve() error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -239,17 +230,15 @@ func (s *server) serve() error {
 	return err
 }
 
-// serveOnce is one attempt of server.serve: start `licensor serve --db s.db` on a free
-// port and wait for /healthz, without retrying.
+// serveOnce is one attempt of server.serve: start `licensor serve --db s.db` on a port
+// the kernel picks (the address it logs), and wait for /healthz, without retrying. A
+// port found free beforehand could be taken by another test's server before this one
+// binds it, and that server would then answer this one's /healthz.
 func (s *server) serveOnce() error {
-	addr, err := freePort()
-	if err != nil {
-		return err
-	}
-	s.addr, s.root = addr, "http://"+addr
+	s.addr, s.root = "", ""
 	s.stderr = &syncBuffer{}
 	s.exit = 0
-	s.cmd = exec.Command(binary, append([]string{"serve", "--db", s.db, "--addr", addr}, s.args...)...)
+	s.cmd = exec.Command(binary, append([]string{"serve", "--db", s.db, "--addr", "127.0.0.1:0"}, s.args...)...)
 	s.cmd.Stdout = s.stderr
 	s.cmd.Stderr = s.stderr
 	if len(s.env) > 0 {
@@ -273,7 +262,31 @@ func (s *server) serveOnce() error {
 		}
 		close(s.done)
 	}()
-	return s.waitHealthy(15 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
+	addr, err := s.waitListening(deadline)
+	if err != nil {
+		return err
+	}
+	s.addr, s.root = addr, "http://"+addr
+	return s.waitHealthy(time.Until(deadline))
+}
+
+// listeningLine is the log line `licensor serve` writes once it listens.
+var listeningLine = regexp.MustCompile(`msg="licensor listening" addr=(\S+)`)
+
+// waitListening returns the address the server logged it listens on.
+func (s *server) waitListening(deadline time.Time) (string, error) {
+	for time.Now().Before(deadline) {
+		if m := listeningLine.FindStringSubmatch(s.stderr.String()); m != nil {
+			return m[1], nil
+		}
+		select {
+		case <-s.done:
+			return "", fmt.Errorf("serve exited with %d before it listened; output:\n%s", s.exit, s.stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return "", fmt.Errorf("serve did not log its address in time; output:\n%s", s.stderr.String())
 }
 
 func (s *server) waitHealthy(limit time.Duration) error {
