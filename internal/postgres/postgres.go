@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -43,9 +44,14 @@ var dialect = sqlstore.Dialect{
 
 // Store is a licensing.Store on PostgreSQL.
 type Store struct {
-	pool *pgxpool.Pool
-	db   *sqlstore.DB
+	pool    *pgxpool.Pool
+	db      *sqlstore.DB
+	retried atomic.Pointer[func(sqlstate string)]
 }
+
+// ObserveWriteRetries reports each write transaction Write runs again to fn, with the
+// SQLSTATE the server aborted it with (metrics and logs).
+func (s *Store) ObserveWriteRetries(fn func(sqlstate string)) { s.retried.Store(&fn) }
 
 // Open connects to url (postgres://…; pool settings such as pool_max_conns are read
 // from it, see pgxpool.ParseConfig) and applies pending migrations.
@@ -95,8 +101,12 @@ func (s *Store) ReadSingle(ctx context.Context, fn func(licensing.Tx) error) err
 func (s *Store) Write(ctx context.Context, fn func(licensing.Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := sqlstore.Run(ctx, s.db, false, dialect, fn)
-		if err == nil || attempt == writeAttempts || !transient(err) {
+		code := transient(err)
+		if code == "" || attempt == writeAttempts {
 			return err
+		}
+		if f := s.retried.Load(); f != nil {
+			(*f)(code)
 		}
 		pause := time.NewTimer(time.Duration(1+rand.IntN(10*attempt)) * time.Millisecond)
 		select {
@@ -111,11 +121,15 @@ func (s *Store) Write(ctx context.Context, fn func(licensing.Tx) error) error {
 // writeAttempts bounds the runs of one Write aborted by the server (see transient).
 const writeAttempts = 4
 
-// transient reports whether err is PostgreSQL aborting the transaction for a deadlock
-// (40P01) or a serialization failure (40001), which running it again resolves.
-func transient(err error) bool {
+// transient returns the SQLSTATE of err if it is PostgreSQL aborting the transaction for
+// a deadlock (40P01) or a serialization failure (40001), which running it again
+// resolves, and "" otherwise.
+func transient(err error) string {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+	if errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001") {
+		return pe.Code
+	}
+	return ""
 }
 
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }

@@ -53,6 +53,8 @@ func TestWriteRunsADeadlockedTransactionAgain(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+	var retried []string
+	st.ObserveWriteRetries(func(code string) { retried = append(retried, code) }) // one retry: no race
 	var runs atomic.Int32
 	var locked sync.WaitGroup // both hold their first row
 	locked.Add(2)
@@ -79,6 +81,9 @@ func TestWriteRunsADeadlockedTransactionAgain(t *testing.T) {
 	}
 	if n := runs.Load(); n != 3 {
 		t.Errorf("fn ran %d times, want 3 (the deadlock's victim twice)", n)
+	}
+	if len(retried) != 1 || retried[0] != "40P01" {
+		t.Errorf("retries observed %v, want [40P01]", retried)
 	}
 	var sum int
 	if err := st.DB().QueryRowContext(ctx, `SELECT sum(n) FROM deadlock_probe`).Scan(&sum); err != nil {

@@ -86,6 +86,7 @@ func New(svc *licensing.Service, cfg Config) *Server {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	observeWriteBatches(svc.Store(), reg)
+	observeWriteRetries(svc.Store(), reg, cfg.Log)
 	limits := newLimiters(cfg.RateLimits, reg, cfg.clock)
 	manage := manageapi.New(svc, cfg.Log)
 	manage.LimitCompanies(limits.manage)
@@ -113,6 +114,25 @@ func observeWriteBatches(st licensing.Store, reg *prometheus.Registry) {
 	})
 	reg.MustRegister(h)
 	b.ObserveWriteBatches(func(n int) { h.Observe(float64(n)) })
+}
+
+// observeWriteRetries counts, as licensor_write_retries_total by SQLSTATE, and logs the
+// write transactions the database aborted and the store ran again (PostgreSQL: a
+// deadlock between instances), which would otherwise leave no trace.
+func observeWriteRetries(st licensing.Store, reg *prometheus.Registry, log *slog.Logger) {
+	r, ok := st.(interface{ ObserveWriteRetries(func(string)) })
+	if !ok {
+		return
+	}
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "licensor_write_retries_total",
+		Help: "Write transactions the database aborted (deadlock, serialization failure) and that were run again, by SQLSTATE.",
+	}, []string{"sqlstate"})
+	reg.MustRegister(c)
+	r.ObserveWriteRetries(func(code string) {
+		c.WithLabelValues(code).Inc()
+		log.Warn("the database aborted a write transaction; running it again", "sqlstate", code)
+	})
 }
 
 // orDefault sets a value that is not positive to def.

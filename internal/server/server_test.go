@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -173,5 +175,30 @@ func TestPageLinksTakeTheForwardedScheme(t *testing.T) {
 				t.Errorf("next %q, want %q", page.Next, c.want)
 			}
 		})
+	}
+}
+
+// retryingStore is a store that says it ran one write again (as PostgreSQL's does after
+// a deadlock) as soon as the server observes it.
+type retryingStore struct{ licensing.Store }
+
+func (retryingStore) ObserveWriteRetries(fn func(string)) { fn("40P01") }
+
+// A write the database aborted and the store ran again is counted by SQLSTATE and logged.
+func TestWriteRetriesAreCountedAndLogged(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "l.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var logs bytes.Buffer
+	s := New(licensing.NewService(retryingStore{st}), Config{Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if want := `licensor_write_retries_total{sqlstate="40P01"} 1`; !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("metrics lack %q", want)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "sqlstate=40P01") {
+		t.Errorf("no warning logged for the retry: %q", logs.String())
 	}
 }
