@@ -213,6 +213,7 @@ func (s *Service) CreateOrder(ctx context.Context, companyID int64, in OrderInpu
 	}
 	var out CreatedOrder
 	err := s.store.Write(ctx, func(tx Tx) error {
+		out = CreatedOrder{} // a run the database aborted (Store.Write) leaves nothing behind
 		now := s.Now()
 		storeID := in.StoreID
 		if storeID == "" {
