@@ -39,3 +39,28 @@ func TestCheckSurrogates(t *testing.T) {
 		}
 	}
 }
+
+// NUL is a character JSON carries only escaped; the same six characters after an
+// escaped backslash are text.
+func TestEscapesNUL(t *testing.T) {
+	for _, tt := range []struct {
+		json string
+		nul  bool
+	}{
+		{`{"a":"x\u0000y"}`, true},
+		{`{"\u0000":"x"}`, true},
+		{`{"a":"\ud83d\ude00\u0000"}`, true},
+		{`{"a":"\\u0000"}`, false},
+		{`{"a":"\\\u0000"}`, true},
+		{`{"a":"\u00001"}`, true},
+		{`{"a":"\u0001"}`, false},
+		{`{"a":"plain"}`, false},
+	} {
+		if !json.Valid([]byte(tt.json)) {
+			t.Fatalf("%s: not valid JSON", tt.json)
+		}
+		if got := EscapesNUL([]byte(tt.json)); got != tt.nul {
+			t.Errorf("EscapesNUL(%s) = %v, want %v", tt.json, got, tt.nul)
+		}
+	}
+}

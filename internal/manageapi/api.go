@@ -219,14 +219,14 @@ func decode(r *http.Request, dst any, optional bool) error {
 	if !utf8.Valid(b) {
 		return licensing.Errorf(licensing.EInvalidJSON, "request body is not valid UTF-8")
 	}
-	if strings.Contains(string(b), `\u0000`) {
-		return licensing.Errorf(licensing.EValidation, "NUL characters are not allowed")
-	}
 	if !json.Valid(b) {
 		return licensing.Errorf(licensing.EInvalidJSON, "request body is not valid JSON")
 	}
 	if err := httpkit.CheckSurrogates(b); err != nil {
 		return err
+	}
+	if httpkit.EscapesNUL(b) {
+		return licensing.Errorf(licensing.EValidation, "NUL characters are not allowed")
 	}
 	if rawType(b) != "an object" {
 		return licensing.Errorf(licensing.EInvalidJSON, "request body must be a JSON object")

@@ -182,6 +182,8 @@ func TestErrors(t *testing.T) {
 		// encoding/json would read both as U+FFFD: two names the client sent as one.
 		{"lone surrogate in a name", mk, "POST", "/api/v1/products/", `{"product_name":"\ud800","short_code":"lone-sur"}`, 400, ""},
 		{"lone surrogate in a patch", mk, "PATCH", fmt.Sprintf("/api/v1/licenses/%d/", licID), `{"note":"a\udc00"}`, 400, ""},
+		{"nul in a name", mk, "POST", "/api/v1/products/", `{"product_name":"a\u0000","short_code":"nul-1"}`, 400, ""},
+		{"escaped backslash before u0000 is text", mk, "POST", "/api/v1/products/", `{"product_name":"a\\u0000","short_code":"nul-text"}`, 201, ""},
 		{"bad validity", mk, "PATCH", fmt.Sprintf("/api/v1/licenses/%d/", licID), `{"validity_period":"soon"}`, 400, "validity_period"},
 		{"other company's license", f.b.ManagementKey, "GET", fmt.Sprintf("/api/v1/licenses/%d/", licID), ``, 404, ""},
 		{"other company's patch", f.b.ManagementKey, "PATCH", fmt.Sprintf("/api/v1/licenses/%d/", licID), `{"enabled":false}`, 404, ""},
