@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/licensor/licensor/internal/licensing"
 	"github.com/licensor/licensor/internal/pgtest"
 	"github.com/licensor/licensor/internal/postgres"
@@ -63,11 +65,17 @@ func TestWriteRunsADeadlockedTransactionAgain(t *testing.T) {
 		return st.Write(ctx, func(tx licensing.Tx) error {
 			runs.Add(1)
 			q := tx.(*sqlstore.Tx).Q
-			if _, err := q.ExecContext(ctx, `UPDATE deadlock_probe SET n = n + 1 WHERE id = $1`, first); err != nil {
+			_, err := q.ExecContext(ctx, `UPDATE deadlock_probe SET n = n + 1 WHERE id = $1`, first)
+			once.Do(func() { // the first run only; one that failed does not wait for the other
+				locked.Done()
+				if err == nil {
+					locked.Wait()
+				}
+			})
+			if err != nil {
 				return err
 			}
-			once.Do(func() { locked.Done(); locked.Wait() }) // the first run only
-			_, err := q.ExecContext(ctx, `UPDATE deadlock_probe SET n = n + 1 WHERE id = $1`, second)
+			_, err = q.ExecContext(ctx, `UPDATE deadlock_probe SET n = n + 1 WHERE id = $1`, second)
 			return err
 		})
 	}
@@ -91,6 +99,26 @@ func TestWriteRunsADeadlockedTransactionAgain(t *testing.T) {
 	}
 	if sum != 4 {
 		t.Errorf("rows counted %d updates, want 4 (two writes of two rows; the aborted run left nothing)", sum)
+	}
+
+	// A write aborted every time is given up after four runs, with the server's error.
+	runs.Store(0)
+	retried = nil
+	deadlock := &pgconn.PgError{Code: "40P01", Message: "deadlock detected"}
+	if err := st.Write(ctx, func(licensing.Tx) error { runs.Add(1); return deadlock }); !errors.Is(err, deadlock) {
+		t.Errorf("write deadlocked every time: %v, want the deadlock", err)
+	}
+	if n := runs.Load(); n != 4 || len(retried) != 3 {
+		t.Errorf("a write deadlocked every time ran %d times with %d retries observed, want 4 and 3", n, len(retried))
+	}
+	// Nor is one run again once its request is gone.
+	runs.Store(0)
+	gone, cancel := context.WithCancel(ctx)
+	if err := st.Write(gone, func(licensing.Tx) error { runs.Add(1); cancel(); return deadlock }); err == nil {
+		t.Error("write whose context ended: no error")
+	}
+	if n := runs.Load(); n != 1 {
+		t.Errorf("a write whose context ended ran %d times, want 1", n)
 	}
 
 	runs.Store(0)

@@ -129,6 +129,9 @@ func observeWriteRetries(st licensing.Store, reg *prometheus.Registry, log *slog
 		Help: "Write transactions the database aborted (deadlock, serialization failure) and that were run again, by SQLSTATE.",
 	}, []string{"sqlstate"})
 	reg.MustRegister(c)
+	for _, code := range []string{"40P01", "40001"} { // shown as 0 before the first
+		c.WithLabelValues(code)
+	}
 	r.ObserveWriteRetries(func(code string) {
 		c.WithLabelValues(code).Inc()
 		log.Warn("the database aborted a write transaction; running it again", "sqlstate", code)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/licensor/licensor/internal/licensing"
+	"github.com/licensor/licensor/internal/postgres"
 	"github.com/licensor/licensor/internal/sqlite"
 )
 
@@ -177,6 +178,12 @@ func TestPageLinksTakeTheForwardedScheme(t *testing.T) {
 		})
 	}
 }
+
+// The stores the server observes have the methods it looks for.
+var (
+	_ interface{ ObserveWriteRetries(func(string)) } = (*postgres.Store)(nil)
+	_ interface{ ObserveWriteBatches(func(int)) }    = (*sqlite.Store)(nil)
+)
 
 // retryingStore is a store that says it ran one write again (as PostgreSQL's does after
 // a deadlock) as soon as the server observes it.
