@@ -217,21 +217,18 @@ func startServer(dir string) (*server, error) {
 	return s, s.serve()
 }
 
-// serve starts `licensor serve` on a free port and waits for /healthz, trying again a
-// few times if it does not come up.
+// serve starts `licensor serve` and waits for /healthz; a server that did not come up
+// is stopped.
 func (s *server) serve() error {
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		if err = s.serveOnce(); err == nil {
-			return nil
-		}
+	err := s.serveOnce()
+	if err != nil {
 		s.stop()
 	}
 	return err
 }
 
-// serveOnce is one attempt of server.serve: start `licensor serve --db s.db` on a port
-// the kernel picks (the address it logs), and wait for /healthz, without retrying. A
+// serveOnce starts `licensor serve --db s.db` on a port the kernel picks (the address
+// it logs) and waits for /healthz, leaving a server that failed to its caller. A
 // port found free beforehand could be taken by another test's server before this one
 // binds it, and that server would then answer this one's /healthz.
 func (s *server) serveOnce() error {
