@@ -217,21 +217,11 @@ func startServer(dir string) (*server, error) {
 	return s, s.serve()
 }
 
-// serve starts `licensor serve` and waits for /healthz; a server that did not come up
-// is stopped.
+// serve starts `licensor serve --db s.db` on a port the kernel picks (the address it
+// logs) and waits for /healthz; a server that did not come up is stopped. A port found
+// free beforehand could be taken by another test's server before this one binds it, and
+// that server would then answer this one's /healthz.
 func (s *server) serve() error {
-	err := s.serveOnce()
-	if err != nil {
-		s.stop()
-	}
-	return err
-}
-
-// serveOnce starts `licensor serve --db s.db` on a port the kernel picks (the address
-// it logs) and waits for /healthz, leaving a server that failed to its caller. A
-// port found free beforehand could be taken by another test's server before this one
-// binds it, and that server would then answer this one's /healthz.
-func (s *server) serveOnce() error {
 	s.addr, s.root = "", ""
 	s.stderr = &syncBuffer{}
 	s.exit = 0
@@ -261,11 +251,14 @@ func (s *server) serveOnce() error {
 	}()
 	deadline := time.Now().Add(15 * time.Second)
 	addr, err := s.waitListening(deadline)
-	if err != nil {
-		return err
+	if err == nil {
+		s.addr, s.root = addr, "http://"+addr
+		err = s.waitHealthy(time.Until(deadline))
 	}
-	s.addr, s.root = addr, "http://"+addr
-	return s.waitHealthy(time.Until(deadline))
+	if err != nil {
+		s.stop()
+	}
+	return err
 }
 
 // listeningLine is the log line `licensor serve` writes once it listens.

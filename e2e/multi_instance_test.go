@@ -403,7 +403,7 @@ func TestMultiInstanceStartupOnEmptySchema(t *testing.T) {
 	for round, alg := range []string{"rsa-2048", "ecdsa-p256", "ecdsa-p256", "ecdsa-p256"} {
 		t.Run(fmt.Sprintf("round%d-%s", round, alg), func(t *testing.T) {
 			db := pgtest.URL(t)
-			servers := startPGServers(t, db, creds{}, 2, true, "--signing-key", alg)
+			servers := startPGServers(t, db, creds{}, 2, "--signing-key", alg)
 			var printed []int
 			var c creds
 			for i, s := range servers {

@@ -42,7 +42,7 @@ func newPGCluster(t *testing.T, n int) *pgCluster {
 		t.Fatalf("init --db postgres: %v", err)
 	}
 	cl := &pgCluster{db: db, creds: c}
-	cl.servers = startPGServers(t, db, c, n, false)
+	cl.servers = startPGServers(t, db, c, n)
 	// Made after the servers so its cleanup (closing idle connections) runs before they
 	// are stopped: http.Server.Shutdown waits up to 5 s for a connection the transport
 	// dialled but never sent a request on.
@@ -60,11 +60,9 @@ func racerHTTPClient(t *testing.T) *http.Client {
 }
 
 // startPGServers starts n `serve` processes on db at the same moment and waits until
-// all answer /healthz; args are further serve flags. once: a process that fails is a
-// failure (server.serve would retry it on another port, hiding a lost start-up race and
-// the output of the failed attempt). The processes are stopped, and must exit 0, when
-// the test ends.
-func startPGServers(t *testing.T, db string, c creds, n int, once bool, args ...string) []*server {
+// all answer /healthz; args are further serve flags. The processes are stopped, and
+// must exit 0, when the test ends.
+func startPGServers(t *testing.T, db string, c creds, n int, args ...string) []*server {
 	t.Helper()
 	servers := make([]*server, n)
 	errs := make([]error, n)
@@ -76,11 +74,7 @@ func startPGServers(t *testing.T, db string, c creds, n int, once bool, args ...
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			if once {
-				errs[i] = servers[i].serveOnce()
-			} else {
-				errs[i] = servers[i].serve()
-			}
+			errs[i] = servers[i].serve()
 		}(i)
 	}
 	close(start)

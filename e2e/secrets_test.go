@@ -78,8 +78,8 @@ func TestMasterKeySealsSecrets(t *testing.T) {
 		{"short key", []string{"LICENSOR_MASTER_KEY=short"}, "at least 32"},
 	} {
 		bad := &server{dir: dir, db: db, creds: c, env: tc.env}
-		err := bad.serveOnce()
-		bad.stop()
+		err := bad.serve()
+		bad.stop() // should it have started
 		if err == nil {
 			t.Errorf("%s: serve started", tc.name)
 			continue
