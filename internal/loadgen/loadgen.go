@@ -511,6 +511,11 @@ func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time
 			m.Latency.Merge(&o.Latency)
 		}
 	}
+	// interrupted is the answer to a run whose ctx ended before its time.
+	interrupted := func(err error) (*Result, error) {
+		res.Interrupted = true
+		return res, fmt.Errorf("run interrupted: %w", err)
+	}
 	if err := ctx.Err(); err != nil {
 		if procs != nil {
 			procs.stop()
@@ -518,8 +523,7 @@ func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time
 		if selfErr == nil {
 			self.stop()
 		}
-		res.Interrupted = true
-		return res, fmt.Errorf("run interrupted: %w", err)
+		return interrupted(err)
 	}
 	if selfErr == nil {
 		if u, err := self.stop(); err == nil {
@@ -534,8 +538,7 @@ func (b *Bench) drive(ctx context.Context, phase string, paced bool, warmup time
 		return res, fmt.Errorf("sample server: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
-		res.Interrupted = true
-		return res, fmt.Errorf("run interrupted: %w", err)
+		return interrupted(err)
 	}
 	return res, nil
 }
